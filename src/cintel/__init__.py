@@ -1,0 +1,1 @@
+"""cintel: customs intelligence platform."""

@@ -1,0 +1,1 @@
+"""The canonical customs model: code lists and record definitions shared by every layer."""

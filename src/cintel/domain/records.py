@@ -1,0 +1,349 @@
+"""Record definitions: the one description of every flat format cintel reads.
+
+Each record kind is data: a list of fields with their kind (what values are valid), whether
+the column must be present and may be empty, and, for declarations, whether the field belongs
+to the declaration header or to an item. The validator, the store tables, the JSON schemas and
+the documentation are all generated from these definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+
+from cintel.domain.codes import (
+    Channel,
+    CodeList,
+    DeclarationType,
+    EntityType,
+    EventType,
+    HandlingCode,
+    Incoterm,
+    InfoCredibility,
+    OutcomeType,
+    PartyRole,
+    QuantityUnit,
+    SourceReliability,
+    TransportMode,
+)
+
+
+class FieldKind(str, Enum):
+    """What a field holds; decides how it is validated, standardised and stored."""
+
+    ID = "id"  # identifier: trimmed, no control characters, compared verbatim
+    NAME = "name"  # party name: whitespace and Unicode normalised, raw kept
+    TEXT = "text"  # free text: whitespace and Unicode normalised, raw kept
+    CODE = "code"  # one value of a code list (Field.codes)
+    DATE = "date"  # ISO date YYYY-MM-DD, not in the future, not before 1990
+    DATETIME = "datetime"  # ISO 8601 timestamp, stored in UTC
+    INTEGER = "integer"
+    DECIMAL = "decimal"  # finite, non-negative unless Field.signed
+    COUNTRY = "country"  # ISO 3166-1 alpha-2
+    CURRENCY = "currency"  # ISO 4217
+    HS_CODE = "hs_code"  # 6 to 10 digits, valid HS chapter
+    LOCODE = "locode"  # UN/LOCODE: country + 3 letters/digits
+    LOCODE_LIST = "locode_list"  # ';'-separated UN/LOCODEs
+    CONTAINER_LIST = "container_list"  # ';'-separated ISO 6346 numbers with check digit
+    CONTAINER = "container"
+    IMO = "imo"  # IMO ship number with check digit
+    IBAN = "iban"
+    EMAIL = "email"
+    PHONE = "phone"  # E.164-like: '+' and 6-15 digits once spaces and punctuation are removed
+    LATITUDE = "latitude"
+    LONGITUDE = "longitude"
+    BOOLEAN = "boolean"
+    LIST = "list"  # ';'-separated free values (aliases, subject names)
+
+
+class Level(str, Enum):
+    HEADER = "header"
+    ITEM = "item"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: FieldKind
+    description: str
+    required: bool = True  # column must be present in the file
+    nullable: bool = False  # value may be empty
+    codes: type[CodeList] | None = None
+    max_length: int = 256
+    signed: bool = False
+    level: Level = Level.HEADER
+
+
+class RecordKind(str, Enum):
+    DECLARATIONS = "declarations"
+    PARTIES = "parties"
+    MANIFESTS = "manifests"
+    EVENTS = "events"
+    INSPECTIONS = "inspections"
+    INTEL_REPORTS = "intel_reports"
+    FINANCIAL = "financial"
+    WATCHLIST = "watchlist"
+
+
+@dataclass(frozen=True)
+class RecordFormat:
+    kind: RecordKind
+    description: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    # Rows sharing the group key form one record that is stored or quarantined whole.
+    group: tuple[str, ...] = ()
+    table: str = ""
+    item_table: str = ""
+
+    def field(self, name: str) -> Field:
+        return self.field_map[name]
+
+    @property
+    def field_map(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [f.name for f in self.fields if f.required]
+
+    @property
+    def header_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.level is Level.HEADER]
+
+    @property
+    def item_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.level is Level.ITEM]
+
+
+K = FieldKind
+I = Level.ITEM  # noqa: E741  (short alias keeps the tables below readable)
+
+
+def _opt(name: str, kind: FieldKind, description: str, **kw: object) -> Field:
+    """An optional column that may be empty."""
+    return Field(name, kind, description, required=False, nullable=True, **kw)  # type: ignore[arg-type]
+
+
+DECLARATIONS = RecordFormat(
+    kind=RecordKind.DECLARATIONS,
+    description="Customs declarations, one row per declaration item; header fields repeat on every item",
+    table="declarations",
+    item_table="declaration_items",
+    key=("declaration_id", "item_no"),
+    group=("declaration_id",),
+    fields=(
+        Field("declaration_id", K.ID, "Declaration reference (MRN or national number)", max_length=64),
+        Field("item_no", K.INTEGER, "Item number within the declaration, from 1", level=I),
+        Field("declaration_date", K.DATE, "Date the declaration was lodged"),
+        Field("declaration_type", K.CODE, "IM, EX or TR", codes=DeclarationType),
+        Field("office_code", K.ID, "Customs office of lodgement", max_length=16),
+        Field("importer_id", K.ID, "Importer's trader identifier (EORI, TIN)", nullable=True, max_length=64),
+        Field("importer_name", K.NAME, "Importer's name as declared"),
+        Field("importer_country", K.COUNTRY, "Importer's country"),
+        Field("exporter_name", K.NAME, "Exporter's name as declared"),
+        Field("exporter_country", K.COUNTRY, "Exporter's country"),
+        Field("declarant_id", K.ID, "Declarant or customs broker identifier", nullable=True, max_length=64),
+        Field("country_of_origin", K.COUNTRY, "Country of origin of the goods", level=I),
+        Field("country_of_dispatch", K.COUNTRY, "Country the goods were dispatched from"),
+        Field("port_of_loading", K.LOCODE, "UN/LOCODE where goods were loaded", nullable=True),
+        Field("port_of_discharge", K.LOCODE, "UN/LOCODE where goods were discharged", nullable=True),
+        Field("transport_mode", K.CODE, "Mode of transport at the border (1 sea ... 5 post)", codes=TransportMode),
+        Field("vessel_imo", K.IMO, "IMO number of the vessel (sea only)", nullable=True),
+        Field("container_numbers", K.CONTAINER_LIST, "ISO 6346 container numbers, ';'-separated", nullable=True,
+              max_length=4096),
+        Field("hs_code", K.HS_CODE, "Commodity code, 6 to 10 digits", level=I),
+        Field("goods_description", K.TEXT, "Description of the goods", max_length=4096, level=I),
+        Field("quantity", K.DECIMAL, "Supplementary quantity", nullable=True, level=I),
+        Field("quantity_unit", K.CODE, "UN/ECE Rec. 20 unit of the quantity", nullable=True, codes=QuantityUnit,
+              level=I),
+        Field("net_mass_kg", K.DECIMAL, "Net mass in kilograms", level=I),
+        Field("gross_mass_kg", K.DECIMAL, "Gross mass in kilograms", level=I),
+        Field("invoice_currency", K.CURRENCY, "Currency of the invoice"),
+        Field("invoice_value", K.DECIMAL, "Item price in the invoice currency", level=I),
+        Field("customs_value", K.DECIMAL, "Customs value in national currency", level=I),
+        Field("incoterm", K.CODE, "Incoterms 2020 delivery term", nullable=True, codes=Incoterm),
+        _opt("importer_address", K.TEXT, "Importer's address", max_length=1024),
+        _opt("exporter_id", K.ID, "Exporter's identifier", max_length=64),
+        _opt("voyage", K.ID, "Voyage number", max_length=32),
+        _opt("transshipment_ports", K.LOCODE_LIST, "UN/LOCODEs of transshipment, ';'-separated", max_length=512),
+        _opt("bl_number", K.ID, "Bill of lading / air waybill number", max_length=64),
+    ),
+)
+
+PARTIES = RecordFormat(
+    kind=RecordKind.PARTIES,
+    description="Trader register: parties with their identifiers and contact details",
+    table="parties",
+    key=("party_id",),
+    fields=(
+        Field("party_id", K.ID, "Identifier of the party in the source (EORI, TIN, register number)", max_length=64),
+        Field("name", K.NAME, "Registered name"),
+        Field("country", K.COUNTRY, "Country of establishment"),
+        _opt("entity_type", K.CODE, "company or person", codes=EntityType),
+        _opt("roles", K.LIST, "Roles seen (importer, exporter, declarant, ...), ';'-separated"),
+        _opt("eori", K.ID, "EORI number", max_length=17),
+        _opt("vat", K.ID, "VAT number", max_length=20),
+        _opt("address", K.TEXT, "Postal address", max_length=1024),
+        _opt("phone", K.PHONE, "Phone number"),
+        _opt("email", K.EMAIL, "E-mail address"),
+        _opt("iban", K.IBAN, "Bank account (IBAN)"),
+        _opt("directors", K.LIST, "Directors' names, ';'-separated", max_length=2048),
+        _opt("registered_on", K.DATE, "Date of registration"),
+    ),
+)
+
+MANIFESTS = RecordFormat(
+    kind=RecordKind.MANIFESTS,
+    description="Cargo manifest lines: one row per bill of lading",
+    table="manifests",
+    key=("bl_number",),
+    fields=(
+        Field("bl_number", K.ID, "Bill of lading number", max_length=64),
+        Field("vessel_imo", K.IMO, "IMO number of the vessel", nullable=True),
+        Field("voyage", K.ID, "Voyage number", nullable=True, max_length=32),
+        Field("carrier_name", K.NAME, "Carrier", nullable=True),
+        Field("shipper_name", K.NAME, "Shipper"),
+        Field("shipper_country", K.COUNTRY, "Shipper's country", nullable=True),
+        Field("consignee_name", K.NAME, "Consignee"),
+        Field("consignee_country", K.COUNTRY, "Consignee's country", nullable=True),
+        _opt("notify_name", K.NAME, "Notify party"),
+        Field("port_of_loading", K.LOCODE, "UN/LOCODE of loading"),
+        Field("port_of_discharge", K.LOCODE, "UN/LOCODE of discharge"),
+        _opt("transshipment_ports", K.LOCODE_LIST, "UN/LOCODEs of transshipment, ';'-separated", max_length=512),
+        Field("container_numbers", K.CONTAINER_LIST, "ISO 6346 numbers, ';'-separated", nullable=True,
+              max_length=4096),
+        Field("goods_description", K.TEXT, "Goods as described on the B/L", max_length=4096),
+        _opt("hs_code", K.HS_CODE, "Commodity code if given"),
+        Field("gross_mass_kg", K.DECIMAL, "Gross mass in kilograms"),
+        _opt("packages", K.INTEGER, "Number of packages"),
+        Field("loading_date", K.DATE, "Date of loading"),
+        _opt("arrival_date", K.DATE, "Expected or actual date of arrival"),
+    ),
+)
+
+EVENTS = RecordFormat(
+    kind=RecordKind.EVENTS,
+    description="Container and vessel movement events (DCSA-style)",
+    table="transport_events",
+    key=("event_id",),
+    fields=(
+        Field("event_id", K.ID, "Unique event identifier", max_length=64),
+        Field("event_type", K.CODE, "DCSA event code", codes=EventType),
+        Field("event_time", K.DATETIME, "When the event happened (ISO 8601, UTC if no offset)"),
+        Field("container_number", K.CONTAINER, "Container (equipment events)", nullable=True),
+        Field("vessel_imo", K.IMO, "Vessel (transport events, positions)", nullable=True),
+        Field("locode", K.LOCODE, "UN/LOCODE of the place", nullable=True),
+        _opt("latitude", K.LATITUDE, "WGS84 latitude"),
+        _opt("longitude", K.LONGITUDE, "WGS84 longitude"),
+        _opt("bl_number", K.ID, "Bill of lading the event relates to", max_length=64),
+        _opt("voyage", K.ID, "Voyage number", max_length=32),
+    ),
+)
+
+INSPECTIONS = RecordFormat(
+    kind=RecordKind.INSPECTIONS,
+    description="Inspection results recorded by inspectors, one row per inspected declaration",
+    table="inspections",
+    key=("inspection_id",),
+    fields=(
+        Field("inspection_id", K.ID, "Inspection reference", max_length=64),
+        Field("declaration_id", K.ID, "Declaration inspected", max_length=64),
+        Field("inspection_date", K.DATE, "Date of the inspection"),
+        Field("channel", K.CODE, "Channel of the check (yellow documentary, red physical)", codes=Channel),
+        Field("outcome", K.CODE, "What the inspection established", codes=OutcomeType),
+        _opt("findings", K.TEXT, "Inspector's findings", max_length=4096),
+        _opt("additional_duty", K.DECIMAL, "Additional duty and taxes assessed, national currency"),
+        _opt("seizure", K.BOOLEAN, "Goods seized"),
+        _opt("seized_goods", K.TEXT, "What was seized", max_length=1024),
+        _opt("inspector_id", K.ID, "Inspector", max_length=64),
+        _opt("selection_reason", K.TEXT, "Why the declaration was selected (rule, random, ...)", max_length=256),
+    ),
+)
+
+INTEL_REPORTS = RecordFormat(
+    kind=RecordKind.INTEL_REPORTS,
+    description="Intelligence reports graded with the 5x5x5 system and a TLP handling code",
+    table="intel_reports",
+    key=("report_id",),
+    fields=(
+        Field("report_id", K.ID, "Report reference", max_length=64),
+        Field("report_date", K.DATE, "Date of the report"),
+        Field("source", K.TEXT, "Originating source or agency", max_length=256),
+        Field("source_reliability", K.CODE, "Source evaluation A-E", codes=SourceReliability),
+        Field("info_credibility", K.CODE, "Information evaluation 1-5", codes=InfoCredibility),
+        Field("handling_code", K.CODE, "TLP 2.0 handling code", codes=HandlingCode),
+        Field("subject_entities", K.LIST, "Names of subjects (companies, persons, vessels), ';'-separated",
+              max_length=4096),
+        Field("text", K.TEXT, "Report text", max_length=65536),
+    ),
+)
+
+FINANCIAL = RecordFormat(
+    kind=RecordKind.FINANCIAL,
+    description="Financial records: payments between parties",
+    table="financial_records",
+    key=("record_id",),
+    fields=(
+        Field("record_id", K.ID, "Transaction reference", max_length=64),
+        Field("record_date", K.DATE, "Value date"),
+        Field("payer_name", K.NAME, "Payer"),
+        Field("payer_account", K.IBAN, "Payer's IBAN", nullable=True),
+        Field("payee_name", K.NAME, "Payee"),
+        Field("payee_account", K.IBAN, "Payee's IBAN", nullable=True),
+        Field("amount", K.DECIMAL, "Amount"),
+        Field("currency", K.CURRENCY, "Currency of the amount"),
+        _opt("payer_country", K.COUNTRY, "Payer's country"),
+        _opt("payee_country", K.COUNTRY, "Payee's country"),
+        _opt("reference", K.TEXT, "Payment reference text", max_length=1024),
+    ),
+)
+
+WATCHLIST = RecordFormat(
+    kind=RecordKind.WATCHLIST,
+    description="Watch-list entries (sanctions, wanted, high-risk) in a simple flat form",
+    table="watchlist_entries",
+    key=("list_name", "entry_id"),
+    fields=(
+        Field("list_name", K.ID, "Name of the list", max_length=128),
+        Field("entry_id", K.ID, "Identifier of the entry within the list", max_length=128),
+        Field("name", K.NAME, "Primary name"),
+        Field("entity_type", K.CODE, "company, person or vessel", codes=EntityType),
+        _opt("aliases", K.LIST, "Other names, ';'-separated", max_length=8192),
+        _opt("country", K.COUNTRY, "Country"),
+        _opt("birth_date", K.DATE, "Date of birth (persons)"),
+        _opt("imo", K.IMO, "IMO number (vessels)"),
+        _opt("identifiers", K.LIST, "Registration or tax numbers, ';'-separated", max_length=2048),
+        _opt("program", K.TEXT, "Programme or reason for listing", max_length=1024),
+        _opt("listed_on", K.DATE, "Date of listing"),
+        _opt("list_version", K.ID, "Version or date of the list release", max_length=64),
+    ),
+)
+
+FORMATS: dict[RecordKind, RecordFormat] = {
+    f.kind: f for f in (DECLARATIONS, PARTIES, MANIFESTS, EVENTS, INSPECTIONS, INTEL_REPORTS, FINANCIAL, WATCHLIST)
+}
+
+
+@cache
+def record_format(kind: RecordKind | str) -> RecordFormat:
+    return FORMATS[RecordKind(kind)]
+
+
+def detect_kind(columns: list[str]) -> RecordKind | None:
+    """The record kind whose required columns are all present, preferring the most specific."""
+    present = set(columns)
+    matches = [f for f in FORMATS.values() if set(f.required_columns) <= present]
+    if not matches:
+        return None
+    return max(matches, key=lambda f: len(f.required_columns)).kind
+
+
+# Roles a declaration's party columns play; used to extract parties from declarations.
+DECLARATION_PARTY_COLUMNS: dict[PartyRole, dict[str, str]] = {
+    PartyRole.IMPORTER: {"party_id": "importer_id", "name": "importer_name", "country": "importer_country",
+                         "address": "importer_address"},
+    PartyRole.EXPORTER: {"party_id": "exporter_id", "name": "exporter_name", "country": "exporter_country"},
+    PartyRole.DECLARANT: {"party_id": "declarant_id"},
+}
