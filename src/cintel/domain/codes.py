@@ -6,13 +6,13 @@ strings and every screen or report can say what a code means.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import cache
 
 import pycountry
 
 
-class CodeList(str, Enum):
+class CodeList(StrEnum):
     """A code with a human description; the value is the code as it appears in data."""
 
     description: str

@@ -8,8 +8,8 @@ the documentation are all generated from these definitions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 
 from cintel.domain.codes import (
@@ -29,7 +29,7 @@ from cintel.domain.codes import (
 )
 
 
-class FieldKind(str, Enum):
+class FieldKind(StrEnum):
     """What a field holds; decides how it is validated, standardised and stored."""
 
     ID = "id"  # identifier: trimmed, no control characters, compared verbatim
@@ -57,7 +57,7 @@ class FieldKind(str, Enum):
     LIST = "list"  # ';'-separated free values (aliases, subject names)
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     HEADER = "header"
     ITEM = "item"
 
@@ -75,7 +75,7 @@ class Field:
     level: Level = Level.HEADER
 
 
-class RecordKind(str, Enum):
+class RecordKind(StrEnum):
     DECLARATIONS = "declarations"
     PARTIES = "parties"
     MANIFESTS = "manifests"

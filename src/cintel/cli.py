@@ -1,0 +1,347 @@
+"""The `cintel` command line: each sub-command is a thin call into the modules that do the work.
+
+Errors a user can act on print one line on stderr and exit non-zero; `--json` prints the report
+as JSON on stdout for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from cintel.domain.access import local_operator
+from cintel.domain.records import FORMATS, RecordKind
+from cintel.ingest.problems import IngestError
+
+app = typer.Typer(help="cintel: customs intelligence. Ingest, validate and explore trade data.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+quarantine_app = typer.Typer(help="Rejected rows: list, show, export for correction, replay.", no_args_is_help=True)
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("cintel")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+class UserError(Exception):
+    """An error whose message is all the user needs."""
+
+
+def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload, default=str, indent=2) + "\n")
+    else:
+        human()
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from cintel.store.engine import open_store
+
+    return open_store()
+
+
+def _kind(value: str | None) -> RecordKind | None:
+    if value is None:
+        return None
+    try:
+        return RecordKind(value)
+    except ValueError:
+        raise UserError(f"unknown record kind '{value}'; use one of {', '.join(k.value for k in RecordKind)}") from None
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*(str(r.get(c, "")) for c in columns))
+    out.print(table)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files to ingest (CSV, JSON Lines, Parquet, EDIFACT CUSDEC).")],
+    file_format: Annotated[str | None, typer.Option("--format", help="csv, jsonl, parquet or cusdec; "
+                                                    "default from the extension.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Record kind; default from the columns.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding, e.g. latin-1 (default UTF-8).")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
+    ignore_extra_columns: Annotated[bool, typer.Option(help="Ignore columns the format does not define.")] = False,
+    force: Annotated[bool, typer.Option(help="Re-check a file already ingested (stores nothing twice).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validates files and loads them into the store; bad rows go to quarantine with the reason."""
+    from cintel.ingest.pipeline import IngestInterrupted, ingest_file
+    from cintel.ingest.readers import ReadOptions
+    from cintel.settings import get_settings
+
+    engine = _engine()
+    options = ReadOptions(kind=_kind(kind), encoding=encoding, delimiter=delimiter,
+                          ignore_extra_columns=ignore_extra_columns, chunk_rows=get_settings().ingest_chunk_rows)
+    reports = []
+    failed = False
+    for path in paths:
+        try:
+            with _progress(f"ingest {path.name}", None) as advance:
+                report = ingest_file(engine, path, file_format=file_format, options=options, force=force,
+                                     progress=advance)
+            reports.append(report.to_dict())
+        except IngestInterrupted as exc:
+            err.print(f"[yellow]stopped:[/] {exc}", highlight=False)
+            raise typer.Exit(130) from None
+        except IngestError as exc:
+            failed = True
+            reports.append({"path": str(path), "status": "failed", "message": str(exc)})
+            err.print(f"[red]error:[/] {exc}", highlight=False)
+
+    def human() -> None:
+        for r in reports:
+            if r["status"] == "failed":
+                continue
+            note = f" ({r['message']})" if r.get("message") else ""
+            out.print(f"{r['path']}: batch {r['batch_id']} {r['status']}{note}: {r['kind']} rows read "
+                      f"{r['rows_read']:,} = stored {r['rows_stored']:,} + duplicate {r['rows_duplicate']:,} + "
+                      f"quarantined {r['rows_quarantined']:,}", highlight=False)
+
+    _emit(as_json, reports, human)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(as_json: JsonOpt = False) -> None:
+    """Counts what the store holds: declarations, items, other records, quarantine and batches."""
+    from cintel.store.stats import store_stats
+
+    result = store_stats(_engine())
+
+    def human() -> None:
+        rows = [{"what": k, "count": f"{v:,}"} for k, v in result.items() if isinstance(v, int)]
+        _table(rows, ["what", "count"], "cintel store")
+        if result["quarantine_by_code"]:
+            _table([{"code": k, "open": v} for k, v in result["quarantine_by_code"].items()],  # type: ignore[union-attr]
+                   ["code", "open"], "open quarantine by reason")
+
+    _emit(as_json, result, human)
+
+
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the world into.")] = Path("var/world"),
+    declarations: Annotated[int, typer.Option(min=1, help="Number of declarations.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same world.")] = 42,
+    file_format: Annotated[list[str] | None, typer.Option(
+        "--format", help="csv, jsonl, parquet, cusdec (repeatable).")] = None,
+    defect_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of deliberately broken records.")] = 0.01,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of trade.")] = 12,
+    end_date: Annotated[str | None, typer.Option(help="Last day of the world (YYYY-MM-DD, default yesterday).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generates a synthetic trade world with planted fraud schemes and its ground truth."""
+    from cintel.simulate import simulate_world
+
+    formats = file_format or ["parquet"]
+    bad = [f for f in formats if f not in ("csv", "jsonl", "parquet", "cusdec")]
+    if bad:
+        raise UserError(f"unknown format(s) {', '.join(bad)}; use csv, jsonl, parquet or cusdec")
+    try:
+        end = date.fromisoformat(end_date) if end_date else None
+    except ValueError:
+        raise UserError(f"--end-date '{end_date}' is not a YYYY-MM-DD date") from None
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as progress:
+        tasks: dict[str, Any] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        summary = simulate_world(out_dir, declarations=declarations, seed=seed, formats=formats,
+                                 defect_rate=defect_rate, end_date=end, months=months, progress=advance)
+    result = summary.to_dict()
+    _emit(as_json, result, lambda: out.print_json(data=result))
+
+
+@app.command()
+def formats(kind: Annotated[str | None, typer.Argument(help="One record kind.")] = None,
+            as_json: JsonOpt = False) -> None:
+    """Describes the flat file formats cintel reads: columns, kinds, whether required."""
+    kinds = [_kind(kind)] if kind else list(FORMATS)
+    result = {
+        k.value: {
+            "description": FORMATS[k].description,
+            "key": list(FORMATS[k].key),
+            "fields": [{"name": f.name, "kind": f.kind.value, "required_column": f.required,
+                        "may_be_empty": f.nullable, "max_length": f.max_length,
+                        "codes": f.codes.codes() if f.codes else None, "description": f.description}
+                       for f in FORMATS[k].fields],
+        } for k in kinds if k is not None
+    }
+
+    def human() -> None:
+        for name, spec in result.items():
+            rows = [{**f, "codes": ", ".join(f["codes"] or [])[:40]} for f in spec["fields"]]  # type: ignore[attr-defined]
+            _table(rows, ["name", "kind", "required_column", "may_be_empty", "description"],
+                   f"{name}: {spec['description']}")
+
+    _emit(as_json, result, human)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    batch: Annotated[int | None, typer.Option(help="Only this batch.")] = None,
+    code: Annotated[str | None, typer.Option(help="Only this error code.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this record kind.")] = None,
+    status: Annotated[str, typer.Option(help="open, resolved or all.")] = "open",
+    limit: Annotated[int, typer.Option(min=1, help="At most this many entries.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Lists rejected rows with their reason, newest first."""
+    from cintel.ingest.quarantine import Filter, list_entries
+
+    if status not in ("open", "resolved", "all"):
+        raise UserError("--status must be open, resolved or all")
+    f = Filter(batch_id=batch, code=code, kind=_kind(kind), status=None if status == "all" else status)
+    rows = list_entries(_engine(), local_operator("quarantine review"), f, limit)
+    _emit(as_json, rows, lambda: _table(rows, ["id", "batch_id", "kind", "source_row", "record_key", "code",
+                                              "message"], "quarantine"))
+
+
+@quarantine_app.command("show")
+def quarantine_show(entry_id: Annotated[int, typer.Argument(help="Quarantine id.")], as_json: JsonOpt = False) -> None:
+    """Shows one rejected row: every problem found and the row as it was read."""
+    from cintel.ingest.quarantine import show_entry
+
+    entry = show_entry(_engine(), local_operator("quarantine review"), entry_id)
+    _emit(as_json, entry, lambda: out.print_json(data=entry, default=str))
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    out_file: Annotated[Path, typer.Argument(help="CSV file to write.")],
+    batch: Annotated[int | None, typer.Option(help="Only this batch.")] = None,
+    code: Annotated[str | None, typer.Option(help="Only this error code.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this record kind.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Writes open rejected rows to a CSV to correct in a spreadsheet and replay."""
+    from cintel.ingest.quarantine import Filter, export_entries
+
+    n = export_entries(_engine(), local_operator("quarantine correction"),
+                       Filter(batch_id=batch, code=code, kind=_kind(kind)), out_file)
+    result = {"exported": n, "file": str(out_file)}
+    _emit(as_json, result, lambda: out.print(f"exported {n:,} rows to {out_file}; fix them, then run "
+                                             f"`cintel quarantine replay {out_file}`", highlight=False))
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    corrected: Annotated[Path | None, typer.Argument(help="A corrected export to ingest.")] = None,
+    entry_id: Annotated[list[int] | None, typer.Option("--id", help="Re-check these entries unchanged.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Re-check the open entries of this batch unchanged.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-ingests rejected rows: a corrected export, or stored entries as they are."""
+    from cintel.ingest.quarantine import Filter, replay_entries, replay_file
+
+    ctx = local_operator("quarantine correction")
+    engine = _engine()
+    if corrected is not None:
+        report = replay_file(engine, ctx, corrected)
+    elif entry_id or batch is not None:
+        report = replay_entries(engine, ctx, Filter(batch_id=batch, ids=tuple(entry_id or ())))
+    else:
+        raise UserError("give a corrected export file, --id or --batch")
+    r = report.to_dict()
+    _emit(as_json, r, lambda: out.print(
+        f"replay batch {r['batch_id']}: {r['rows_read']} rows = stored {r['rows_stored']} + duplicate "
+        f"{r['rows_duplicate']} + still quarantined {r['rows_quarantined']}", highlight=False))
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonOpt = False) -> None:
+    """Creates or migrates the store to the latest schema."""
+    from cintel.store.engine import is_current, make_engine, upgrade
+
+    engine = make_engine()
+    upgrade(engine)
+    result = {"database": engine.url.render_as_string(hide_password=True), "current": is_current(engine)}
+    _emit(as_json, result, lambda: out.print(f"store {result['database']} is up to date", highlight=False))
+
+
+@app.command()
+def demo(
+    declarations: Annotated[int, typer.Option(min=100, help="Size of the demo world.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    as_json: JsonOpt = False,
+) -> None:
+    """Builds a demo: simulates a world, ingests every file into the store and prints what was loaded."""
+    from cintel.demo import run_demo
+
+    result = run_demo(_engine(), declarations=declarations, seed=seed, progress=_progress)
+    _emit(as_json, result, lambda: _print_demo(result))
+
+
+def _print_demo(result: dict[str, Any]) -> None:
+    rows = [{"file": Path(r["path"]).name, "kind": r["kind"], "read": f"{r['rows_read']:,}",
+             "stored": f"{r['rows_stored']:,}", "duplicate": f"{r['rows_duplicate']:,}",
+             "quarantined": f"{r['rows_quarantined']:,}"} for r in result["batches"]]
+    _table(rows, ["file", "kind", "read", "stored", "duplicate", "quarantined"], "demo ingest")
+    stats_rows = [{"what": k, "count": f"{v:,}"} for k, v in result["store"].items() if isinstance(v, int)]
+    _table(stats_rows, ["what", "count"], f"store {result['database']}")
+    out.print(f"world: {result['world_dir']}  |  planted defects found in quarantine: "
+              f"{result['defects_quarantined']}/{result['defects_planted']}", highlight=False)
+
+
+def main() -> None:
+    """Entry point: runs the app and turns every error into one line and an exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except (UserError, IngestError) as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("[yellow]stopped by the user[/]")
+        sys.exit(130)
+    except Exception as exc:  # a bug or an unreachable database: one line, details in debug logging
+        log.debug("unexpected error", exc_info=True)
+        err.print(f"[red]error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                  highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Ingest: readers per format, validation, quarantine, provenance, idempotent loads."""

@@ -1,0 +1,38 @@
+"""Configuration, in one place: every setting is an environment variable prefixed CINTEL_."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CINTEL_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///var/cintel.db",
+        description="SQLAlchemy URL of the store: SQLite file (default, embedded) or postgresql+psycopg://...",
+    )
+    data_dir: Path = Field(Path("var"), description="Where the embedded store, demo world and exports live")
+    ingest_chunk_rows: int = Field(
+        100_000, ge=1, description="Rows validated and committed per transaction; bounds memory during ingest"
+    )
+    min_date: date = Field(date(1990, 1, 1), description="Dates before this are rejected as implausible")
+    max_amount: float = Field(
+        1e13, description="Largest value or mass accepted; larger numbers are treated as data errors"
+    )
+    unit_mass_tolerance: float = Field(
+        0.05, description="Allowed relative gap between a KGM/TNE quantity and the net mass of an item"
+    )
+    csv_field_limit: int = Field(
+        64 * 1024 * 1024, description="Largest single CSV field read (bytes); larger ones stop the file"
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy tables generated from the domain records, engine, migrations, repositories."""

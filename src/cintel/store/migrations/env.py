@@ -1,0 +1,17 @@
+"""Alembic environment: runs migrations on the engine handed over by cintel.store.engine."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from cintel.store.tables import metadata
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    context.run_migrations()
