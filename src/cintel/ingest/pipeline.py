@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import orjson
@@ -29,6 +32,7 @@ from cintel.store.bulk import copy_rows, existing
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 class IngestInterrupted(Exception):
@@ -82,7 +86,8 @@ def _record_hashes(std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
         # Column names come from the record format, never from input.
         query = f"SELECT {keys}, md5(string_agg(t, chr(30) {order_sql})) AS record_hash FROM row_text GROUP BY {keys}"  # noqa: S608
         hashed = con.sql(query).pl()
-    return hashed.with_columns([pl.col(k).cast(std.schema[k]) for k in group])
+    result: pl.DataFrame = hashed.with_columns([pl.col(k).cast(std.schema[k]) for k in group])
+    return result
 
 
 def _row_problems(std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
@@ -98,13 +103,16 @@ def _row_problems(std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
         ))
     if fmt.group:
         headers = [f.name for f in fmt.header_fields if f.name not in fmt.group]
-        varying = std.group_by(list(fmt.group)).agg(
-            [(pl.col(h).n_unique() > 1).alias(h) for h in headers]
-        ).with_columns(
-            pl.concat_str([pl.when(pl.col(h)).then(pl.lit(h)) for h in headers], separator=", ", ignore_nulls=True)
-            .alias("fields")
-        ).filter(pl.col("fields") != "")
-        if varying.height:
+        # One pass finds the rare records whose items disagree; only those are examined field by field.
+        suspects = std.group_by(list(fmt.group)).agg(pl.struct(headers).n_unique().alias("variants")) \
+            .filter(pl.col("variants") > 1).drop("variants")
+        if suspects.height:
+            varying = std.join(suspects, on=list(fmt.group), nulls_equal=True).group_by(list(fmt.group)).agg(
+                [(pl.col(h).n_unique() > 1).alias(h) for h in headers]
+            ).with_columns(
+                pl.concat_str([pl.when(pl.col(h)).then(pl.lit(h)) for h in headers], separator=", ",
+                              ignore_nulls=True).alias("fields")
+            )
             parts.append(std.join(varying.select(*fmt.group, "fields"), on=list(fmt.group)).select(
                 pl.col(ROW), pl.col("fields").str.split(", ").list.first().alias("field"),
                 pl.lit(Problem.INCONSISTENT_HEADER.value).alias("code"),
@@ -112,6 +120,56 @@ def _row_problems(std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
                 .alias("message"),
             ))
     return pl.concat(parts)
+
+
+@dataclass
+class Prepared:
+    """A chunk checked and hashed, ready to be stored; computing it needs no database."""
+
+    chunk: Chunk
+    std: pl.DataFrame
+    problems: pl.DataFrame
+    hashes: pl.DataFrame
+
+
+def prepare(chunk: Chunk, fmt: RecordFormat) -> Prepared:
+    checked = validate(chunk.frame, fmt)
+    problems = pl.concat([checked.problems, _row_problems(checked.clean, fmt)])
+    return Prepared(chunk, checked.clean, problems, _record_hashes(checked.clean, fmt))
+
+
+def _ahead(items: Iterator[T], stop: threading.Event) -> Iterator[T]:
+    """Produces the next item in a background thread while the caller works on the current one.
+
+    Validation (Polars, which releases the GIL) of chunk n+1 then overlaps the database write of
+    chunk n; an error in the producer is raised in the caller.
+    """
+    slot: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slot.put(("item", item), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slot.put(("done", None))
+        except BaseException as exc:  # handed to the consumer, which decides
+            slot.put(("error", exc))
+
+    threading.Thread(target=produce, name="cintel-prepare", daemon=True).start()
+    while True:
+        tag, value = slot.get()
+        if tag == "done":
+            return
+        if tag == "error":
+            assert isinstance(value, BaseException)
+            raise value
+        yield value  # type: ignore[misc]
 
 
 @dataclass
@@ -160,16 +218,14 @@ class BatchLoader:
             })
         return entries
 
-    def load(self, conn: Connection, chunk: Chunk) -> _Outcome:
+    def load(self, conn: Connection, prepared: Prepared) -> _Outcome:
+        """Stores a prepared chunk inside the caller's transaction; returns what happened to its rows."""
         fmt = self.fmt
+        chunk, std, problems, hashes = prepared.chunk, prepared.std, prepared.problems, prepared.hashes
         raw = chunk.frame
         group = list(_group_key(fmt))
-        checked = validate(raw, fmt)
-        std = checked.clean
-        problems = pl.concat([checked.problems, _row_problems(std, fmt)])
 
         # Records whose key is already stored: identical ones are duplicates, others conflicts.
-        hashes = _record_hashes(std, fmt)
         stored = existing(conn, self.table, tuple(group), hashes)
         if stored.height:
             stored = stored.rename({"record_hash": "stored_hash", "batch_id": "stored_batch"})
@@ -221,7 +277,8 @@ class BatchLoader:
         new = good.join(dup_rows.select(ROW), on=ROW, how="anti").join(hashes, on=group)
         new = new.with_columns(pl.lit(self.batch_id).alias("batch_id"))
         self._store(conn, new)
-        self._resolve(conn, good)
+        self._settle(conn, good.get_column(ROW),
+                     rejected.get_column(ROW).to_list() + [b.row for b in chunk.bad_rows])
         return _Outcome(stored=new.height, duplicate=dup_rows.height,
                         quarantined=rejected.height + len(chunk.bad_rows))
 
@@ -240,14 +297,16 @@ class BatchLoader:
         ).explode("container_number").drop_nulls().unique()
         copy_rows(conn, tables.declaration_containers, containers)
 
-    def _resolve(self, conn: Connection, good: pl.DataFrame) -> None:
-        """Marks quarantine entries fixed by rows of this batch (a replay) as resolved."""
+    def _settle(self, conn: Connection, passed: pl.Series, failed: list[int]) -> None:
+        """In a replay, marks entries whose rows now pass as resolved, and those failing again as superseded
+        by their new entry, so each rejected row has exactly one open entry."""
         if not self.resolves:
             return
-        fixed = [self.resolves[r] for r in good.get_column(ROW).to_list() if r in self.resolves]
-        for start in range(0, len(fixed), 500):
-            conn.execute(update(tables.quarantine).where(tables.quarantine.c.id.in_(fixed[start:start + 500]))
-                         .values(status="resolved", resolved_batch_id=self.batch_id))
+        for status, rows in (("resolved", passed.to_list()), ("superseded", failed)):
+            ids = [self.resolves[r] for r in rows if r in self.resolves]
+            for start in range(0, len(ids), 500):
+                conn.execute(update(tables.quarantine).where(tables.quarantine.c.id.in_(ids[start:start + 500]))
+                             .values(status=status, resolved_batch_id=self.batch_id))
 
 
 def _carry_split(chunk: Chunk, fmt: RecordFormat) -> tuple[Chunk, Chunk | None]:
@@ -306,26 +365,36 @@ def ingest_file(
             batch_id = previous["id"]
             conn.execute(update(b).where(b.c.id == batch_id).values(status="running", error=None))
         else:
-            batch_id = conn.execute(insert(b).values(
+            inserted = conn.execute(insert(b).values(
                 kind=reader.kind.value, source_path=str(path), source_format=source_format, sha256=sha,
                 size_bytes=path.stat().st_size, status="running", started_at=datetime.now(UTC),
                 rows_read=0, rows_stored=0, rows_duplicate=0, rows_quarantined=0, rows_committed=0,
                 replay_of=replay_of,
-            )).inserted_primary_key[0]
+            )).inserted_primary_key
+            assert inserted is not None
+            batch_id = inserted[0]
     loader = BatchLoader(engine, reader.fmt, batch_id, resolves)
     cursor = skip
     status, error = "completed", None
-    try:
+    stop = threading.Event()
+
+    def prepared_chunks() -> Iterator[Prepared]:
         carry: Chunk | None = None
         for chunk in reader.chunks(skip):
             work, carry = _carry_split(_merge(carry, chunk), reader.fmt)
-            cursor = _commit(engine, loader, work, cursor, progress)
+            yield prepare(work, reader.fmt)
         if carry is not None:
-            cursor = _commit(engine, loader, carry, cursor, progress)
+            yield prepare(carry, reader.fmt)
+
+    try:
+        for prepared in _ahead(prepared_chunks(), stop):
+            cursor = _commit(engine, loader, prepared, cursor, progress)
     except KeyboardInterrupt:
         status, error = "interrupted", f"interrupted by the user after row {cursor}; run the same command to resume"
     except IngestError as exc:
         status, error = "failed", str(exc)
+    finally:
+        stop.set()
     with engine.begin() as conn:
         conn.execute(update(b).where(b.c.id == batch_id).values(
             status=status, error=error, finished_at=datetime.now(UTC)))
@@ -339,11 +408,12 @@ def ingest_file(
     return report
 
 
-def _commit(engine: Engine, loader: BatchLoader, chunk: Chunk, cursor: int, progress: Progress | None) -> int:
+def _commit(engine: Engine, loader: BatchLoader, prepared: Prepared, cursor: int, progress: Progress | None) -> int:
+    chunk = prepared.chunk
     rows = chunk.frame.height + len(chunk.bad_rows)
     cursor += chunk.records
     with engine.begin() as conn:
-        outcome = loader.load(conn, chunk)
+        outcome = loader.load(conn, prepared)
         if outcome.stored + outcome.duplicate + outcome.quarantined != rows:
             raise RuntimeError(f"batch {loader.batch_id}: row accounting broke ({outcome} for {rows} rows)")
         b = tables.batches

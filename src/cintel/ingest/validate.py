@@ -43,25 +43,34 @@ def _shown(expr: pl.Expr) -> pl.Expr:
 
 
 class _Collector:
-    """Accumulates problems as frames; one filter per check keeps the work columnar."""
+    """Gathers checks as expressions and runs them all in one pass over the chunk.
 
-    def __init__(self, frame: pl.DataFrame) -> None:
-        self.frame = frame
-        self.parts: list[pl.DataFrame] = []
+    Problems are rare, so messages are only computed for the few rows where a check fired.
+    """
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[pl.Expr, str, Problem, pl.Expr]] = []
 
     def add(self, mask: pl.Expr, field: str, code: Problem, message: pl.Expr | str) -> None:
         msg = message if isinstance(message, pl.Expr) else pl.lit(message)
-        found = self.frame.lazy().filter(mask.fill_null(False)).select(
-            pl.col(ROW).cast(pl.Int64), pl.lit(field).alias("field"), pl.lit(code.value).alias("code"),
-            msg.cast(pl.String).alias("message"),
-        ).collect()
-        if found.height:
-            self.parts.append(found)
+        self.checks.append((mask.fill_null(False), field, code, msg))
 
-    def result(self) -> pl.DataFrame:
-        if not self.parts:
+    def run(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if not self.checks:
             return pl.DataFrame(schema=PROBLEM_SCHEMA)
-        return pl.concat(self.parts)
+        flags = [f"_check{i}" for i in range(len(self.checks))]
+        flagged = frame.lazy().with_columns(
+            mask.alias(flag) for flag, (mask, *_) in zip(flags, self.checks, strict=True)
+        ).filter(pl.any_horizontal(flags)).collect()
+        parts = [
+            flagged.filter(pl.col(flag)).select(
+                pl.col(ROW).cast(pl.Int64), pl.lit(field).alias("field"), pl.lit(code.value).alias("code"),
+                message.cast(pl.String).alias("message"),
+            )
+            for flag, (_, field, code, message) in zip(flags, self.checks, strict=True)
+            if flagged.height and flagged[flag].any()
+        ]
+        return pl.concat(parts) if parts else pl.DataFrame(schema=PROBLEM_SCHEMA)
 
 
 def _text(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -74,7 +83,7 @@ def _text(frame: pl.DataFrame, name: str) -> pl.Expr:
 
 
 def _in_set(expr: pl.Expr, values: frozenset[str]) -> pl.Expr:
-    return expr.is_in(pl.lit(sorted(values), dtype=pl.List(pl.String)).explode())
+    return expr.is_in(sorted(values))
 
 
 def _standardised_text(expr: pl.Expr) -> pl.Expr:
@@ -251,7 +260,7 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
     raise AssertionError(f"unhandled field kind {f.kind}")
 
 
-def _declaration_rules(std: pl.DataFrame, out: _Collector, tolerance: float) -> None:
+def _declaration_rules(out: _Collector, tolerance: float) -> None:
     """Cross-field rules of a declaration item."""
     c = pl.col
     out.add(c("item_no") < 1, "item_no", Problem.NEGATIVE_VALUE, "item_no must be 1 or more")
@@ -269,7 +278,7 @@ def _declaration_rules(std: pl.DataFrame, out: _Collector, tolerance: float) -> 
             pl.format("invoice value {} is declared for a quantity of 0", c("invoice_value")))
 
 
-def _other_rules(kind: RecordKind, std: pl.DataFrame, out: _Collector) -> None:
+def _other_rules(kind: RecordKind, out: _Collector) -> None:
     c = pl.col
     if kind is RecordKind.EVENTS:
         out.add(c("container_number").is_null() & c("vessel_imo").is_null(), "container_number",
@@ -287,15 +296,54 @@ def validate(frame: pl.DataFrame, fmt: RecordFormat, today: date | None = None) 
     for f in fmt.fields:
         if f.name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f.name))
-    out = _Collector(frame)
+    out = _Collector()
     exprs: list[pl.Expr] = [pl.col(ROW)]
+    per_value: list[Field] = []
     for f in fmt.fields:
-        exprs.extend(_check_field(frame, f, out, today))
+        if f.kind in _PER_DISTINCT_VALUE and frame.schema[f.name] == pl.String:
+            per_value.append(f)
+        else:
+            exprs.extend(_check_field(frame, f, out, today))
     std = frame.select(exprs)
-    rules = _Collector(std)
+    parts = [out.run(frame)]
+    for f in per_value:
+        columns, problems = _check_distinct(frame, f, today)
+        std = std.hstack(columns)
+        parts.append(problems)
+    rules = _Collector()
     if fmt.kind is RecordKind.DECLARATIONS:
-        _declaration_rules(std, rules, get_settings().unit_mass_tolerance)
+        _declaration_rules(rules, get_settings().unit_mass_tolerance)
     else:
-        _other_rules(fmt.kind, std, rules)
-    problems = pl.concat([out.result(), rules.result()])
-    return Validated(std, problems)
+        _other_rules(fmt.kind, rules)
+    problems = pl.concat([*parts, rules.run(std)])
+    return Validated(std.select(ROW, *(c for c in _output_columns(fmt))), problems)
+
+
+def _output_columns(fmt: RecordFormat) -> list[str]:
+    names: list[str] = []
+    for f in fmt.fields:
+        names.append(f.name)
+        if f.kind in RAW_KEPT:
+            names.append(f"{f.name}_raw")
+    return names
+
+
+# Costly checks (regular expressions, Unicode normalisation, check digits) on columns whose values
+# repeat a lot (names, vessels, containers of multi-item declarations) run once per distinct value.
+_PER_DISTINCT_VALUE = frozenset({K.NAME, K.TEXT, K.LIST, K.LOCODE_LIST, K.CONTAINER_LIST, K.CONTAINER, K.IMO,
+                                 K.IBAN, K.EMAIL, K.PHONE, K.DATETIME})
+
+
+def _check_distinct(frame: pl.DataFrame, f: Field, today: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Checks one field on its distinct values, then maps results back to every row."""
+    distinct = frame.select(pl.col(f.name)).unique().with_row_index("_value", 0)
+    local = _Collector()
+    exprs = _check_field(distinct, f, local, today)
+    names = [e.meta.output_name() for e in exprs]
+    std_values = distinct.select(pl.col("_value"), pl.col(f.name).alias("_key"), *exprs)
+    rows = frame.select(ROW, pl.col(f.name).alias("_key")).join(std_values, on="_key", how="left", nulls_equal=True,
+                                                                maintain_order="left")
+    value_problems = local.run(distinct.with_columns(pl.col("_value").cast(pl.Int64).alias(ROW)))
+    problems = rows.select(ROW, pl.col("_value").cast(pl.Int64)).join(
+        value_problems.rename({ROW: "_value"}), on="_value").select(list(PROBLEM_SCHEMA))
+    return rows.select(names), problems

@@ -14,11 +14,11 @@ def store_stats(engine: Engine) -> dict[str, object]:
             return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())  # type: ignore[arg-type]
 
         q = tables.quarantine
-        by_code = dict(conn.execute(
+        by_code = dict(tuple(r) for r in conn.execute(
             select(q.c.code, func.count()).where(q.c.status == "open").group_by(q.c.code).order_by(q.c.code)
-        ).tuples().all())
+        ).all())
         b = tables.batches
-        by_status = dict(conn.execute(select(b.c.status, func.count()).group_by(b.c.status)).tuples().all())
+        by_status = dict(tuple(r) for r in conn.execute(select(b.c.status, func.count()).group_by(b.c.status)).all())
         return {
             "declarations": count(tables.declarations),
             "items": count(tables.declaration_items),

@@ -21,6 +21,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from typing import Any
+
 from sqlalchemy.types import TypeEngine
 
 from cintel.domain.records import (
@@ -50,7 +52,7 @@ _FIXED_WIDTH: dict[FieldKind, int] = {
 RAW_KEPT = frozenset({K.NAME, K.TEXT, K.LIST})
 
 
-def column_type(f: Field) -> TypeEngine[object] | type[TypeEngine[object]]:
+def column_type(f: Field) -> TypeEngine[Any]:
     """SQL type for a field of the domain model."""
     if f.kind in _FIXED_WIDTH:
         return String(_FIXED_WIDTH[f.kind])
@@ -81,8 +83,8 @@ def stored_columns(fields: list[Field] | tuple[Field, ...]) -> list[str]:
     return names
 
 
-def _field_columns(fields: list[Field] | tuple[Field, ...], key: tuple[str, ...]) -> list[Column[object]]:
-    cols: list[Column[object]] = []
+def _field_columns(fields: list[Field] | tuple[Field, ...], key: tuple[str, ...]) -> list[Column[Any]]:
+    cols: list[Column[Any]] = []
     for f in fields:
         cols.append(Column(f.name, column_type(f), primary_key=f.name in key, nullable=f.nullable))
         if f.kind in RAW_KEPT:
@@ -90,7 +92,7 @@ def _field_columns(fields: list[Field] | tuple[Field, ...], key: tuple[str, ...]
     return cols
 
 
-def _provenance() -> list[Column[object]]:
+def _provenance() -> list[Column[Any]]:
     return [
         Column("batch_id", Integer, ForeignKey("batches.id"), nullable=False, index=True),
         Column("source_row", BigInteger, nullable=False, comment="1-based data row in the source file"),
