@@ -83,8 +83,8 @@ def _kind(value: str | None) -> RecordKind | None:
 
 def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
     table = Table(title=title)
-    for c in columns:
-        table.add_column(c)
+    for i, c in enumerate(columns):
+        table.add_column(c, no_wrap=i == 0)
     for r in rows:
         table.add_row(*(str(r.get(c, "")) for c in columns))
     out.print(table)

@@ -26,19 +26,15 @@ ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[[i
 
 
 def planted_defects_found(engine: Engine, world: Path) -> tuple[int, int]:
-    """How many deliberately broken declarations the quarantine caught, out of those planted."""
+    """How many deliberately broken records the quarantine caught, out of those planted."""
     truth = world / "truth" / "defects.parquet"
     if not truth.exists():
         return 0, 0
-    defects = pl.read_parquet(truth)
-    if "kind" in defects.columns:
-        defects = defects.filter(pl.col("kind") == RecordKind.DECLARATIONS.value)
-    planted = set(defects.get_column("declaration_id").drop_nulls().to_list())
+    planted = set(pl.read_parquet(truth).select("record_kind", "record_key").iter_rows())
     q = tables.quarantine
     with engine.connect() as conn:
-        keys = conn.execute(select(q.c.record_key).where(q.c.kind == RecordKind.DECLARATIONS.value,
-                                                         q.c.status == "open").distinct()).scalars().all()
-    return len(planted & set(keys)), len(planted)
+        caught = set(conn.execute(select(q.c.kind, q.c.record_key).where(q.c.status == "open").distinct()).all())
+    return len(planted & {tuple(row) for row in caught}), len(planted)
 
 
 def run_demo(engine: Engine, *, declarations: int, seed: int, progress: ProgressFactory) -> dict[str, Any]:

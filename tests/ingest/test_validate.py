@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from cintel.domain.records import DECLARATIONS, EVENTS, MANIFESTS, PARTIES, RecordFormat
+from cintel.domain.records import DECLARATIONS, EVENTS, MANIFESTS, PARTIES, WATCHLIST, RecordFormat
 from cintel.ingest.validate import ROW, validate
 from tests.factories import VALID_ITEM, item
 
@@ -174,3 +174,10 @@ def test_manifest_arrival_cannot_precede_loading() -> None:
           "goods_description": "toys", "gross_mass_kg": "1000", "loading_date": "2024-03-10",
           "arrival_date": "2024-03-01"}
     assert ("arrival_date", "DATE_ORDER") in codes([bl], MANIFESTS)
+
+
+def test_dates_of_birth_may_predate_trade_records() -> None:
+    entry = {"list_name": "L", "entry_id": "1", "name": "John Doe", "entity_type": "person",
+             "birth_date": "1961-04-02"}
+    assert codes([entry], WATCHLIST) == set()
+    assert ("birth_date", "DATE_TOO_OLD") in codes([{**entry, "birth_date": "1850-01-01"}], WATCHLIST)

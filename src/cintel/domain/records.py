@@ -9,6 +9,7 @@ the documentation are all generated from these definitions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from functools import cache
 
@@ -73,6 +74,9 @@ class Field:
     max_length: int = 256
     signed: bool = False
     level: Level = Level.HEADER
+    # Earliest plausible date; None means the store-wide setting (min_date). Dates of birth and
+    # company registrations legitimately reach further back than any trade record.
+    earliest: date | None = None
 
 
 class RecordKind(StrEnum):
@@ -190,7 +194,7 @@ PARTIES = RecordFormat(
         _opt("email", K.EMAIL, "E-mail address"),
         _opt("iban", K.IBAN, "Bank account (IBAN)"),
         _opt("directors", K.LIST, "Directors' names, ';'-separated", max_length=2048),
-        _opt("registered_on", K.DATE, "Date of registration"),
+        _opt("registered_on", K.DATE, "Date of registration", earliest=date(1800, 1, 1)),
     ),
 )
 
@@ -312,7 +316,7 @@ WATCHLIST = RecordFormat(
         Field("entity_type", K.CODE, "company, person or vessel", codes=EntityType),
         _opt("aliases", K.LIST, "Other names, ';'-separated", max_length=8192),
         _opt("country", K.COUNTRY, "Country"),
-        _opt("birth_date", K.DATE, "Date of birth (persons)"),
+        _opt("birth_date", K.DATE, "Date of birth (persons)", earliest=date(1900, 1, 1)),
         _opt("imo", K.IMO, "IMO number (vessels)"),
         _opt("identifiers", K.LIST, "Registration or tax numbers, ';'-separated", max_length=2048),
         _opt("program", K.TEXT, "Programme or reason for listing", max_length=1024),

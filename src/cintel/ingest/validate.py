@@ -159,8 +159,9 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
                 pl.format("{} '{}' is not a date in the form YYYY-MM-DD", pl.lit(name), shown))
         out.add(value > pl.lit(today), name, Problem.DATE_IN_FUTURE,
                 pl.format("{} {} is in the future", pl.lit(name), value))
-        out.add(value < pl.lit(settings.min_date), name, Problem.DATE_TOO_OLD,
-                pl.format("{} {} is before {}", pl.lit(name), value, pl.lit(str(settings.min_date))))
+        earliest = f.earliest or settings.min_date
+        out.add(value < pl.lit(earliest), name, Problem.DATE_TOO_OLD,
+                pl.format("{} {} is before {}", pl.lit(name), value, pl.lit(str(earliest))))
         return [value.alias(name)]
 
     if f.kind is K.DATETIME:
