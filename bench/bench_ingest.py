@@ -44,6 +44,7 @@ def phase_duckdb(parquet: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         con = duckdb.connect(str(Path(tmp) / "baseline.duckdb"))
+        con.execute("SET enable_progress_bar = false")
         rows = con.execute(
             "CREATE TABLE declaration_items AS SELECT * FROM read_parquet(?)", [str(parquet)]
         ).fetchall()

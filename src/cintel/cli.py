@@ -40,7 +40,8 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
 
 out = Console()
-err = Console(stderr=True)
+# soft_wrap: an error is one line however narrow the terminal or log it lands in.
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("cintel")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
@@ -327,6 +328,19 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
     _emit(as_json, result, lambda: out.print(f"store {result['database']} is up to date", highlight=False))
 
 
+@db_app.command("check")
+def db_check(as_json: JsonOpt = False) -> None:
+    """Verifies the store's references (items to declarations, records to batches); exit 1 if any is broken."""
+    from cintel.store.integrity import integrity_report
+
+    report = integrity_report(_engine())
+    broken = {k: v for k, v in report.items() if v}
+    _emit(as_json, report, lambda: out.print("store is consistent" if not broken else f"broken references: {broken}",
+                                             highlight=False))
+    if broken:
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     declarations: Annotated[int, typer.Option(min=100, help="Size of the demo world.")] = 20_000,
@@ -355,18 +369,28 @@ def main() -> None:
     """Entry point: runs the app and turns every error into one line and an exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("[yellow]stopped by the user[/]")
+        sys.exit(130)
     except (UserError, IngestError) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("[yellow]stopped by the user[/]")
-        sys.exit(130)
-    except Exception as exc:  # a bug or an unreachable database: one line, details in debug logging
+    except Exception as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            # Typer's own errors (usage, bad parameter): its message, without the multi-line panel.
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+            err.print(f"[red]error:[/] {exc.format_message()}{hint}", highlight=False)
+            sys.exit(exc.exit_code)
+        # A bug or an unreachable database: one line, details in debug logging.
         log.debug("unexpected error", exc_info=True)
-        err.print(f"[red]error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                  highlight=False)
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        err.print(f"[red]error:[/] {type(exc).__name__}: {first_line}", highlight=False)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,9 @@ def test_stored_records_carry_their_provenance(engine: Engine, tmp_path: Path) -
     with engine.connect() as conn:
         header = conn.execute(select(d.c.batch_id, d.c.source_row, d.c.record_hash, d.c.n_items)).one()
         items = conn.execute(select(i.c.item_no, i.c.source_row).order_by(i.c.item_no)).all()
-    assert header.batch_id == report.batch_id and header.source_row == 1 and header.n_items == 2
+    assert header.batch_id == report.batch_id
+    assert header.source_row == 1
+    assert header.n_items == 2
     assert len(header.record_hash) == 32
     assert [tuple(r) for r in items] == [(1, 1), (2, 2)]
 
@@ -73,7 +75,8 @@ def test_ingesting_the_same_file_again_is_skipped(engine: Engine, tmp_path: Path
     path = write_csv(tmp_path / "d.csv", declaration(1, 2))
     first = ingest_file(engine, path)
     again = ingest_file(engine, path)
-    assert again.status == "skipped" and again.batch_id == first.batch_id
+    assert again.status == "skipped"
+    assert again.batch_id == first.batch_id
     assert count(engine, tables.batches) == 1
 
 
@@ -104,7 +107,7 @@ def test_a_changed_record_with_a_stored_key_is_quarantined(engine: Engine, tmp_p
 
 
 def test_duplicate_keys_in_a_file_are_quarantined(engine: Engine, tmp_path: Path) -> None:
-    rows = declaration(1, 2) + [item(declaration_id="DEC-0001", item_no="2")]
+    rows = [*declaration(1, 2), item(declaration_id="DEC-0001", item_no="2")]
     report = ingest_file(engine, write_csv(tmp_path / "d.csv", rows))
     assert report.rows_quarantined == 3
     assert set(quarantine_codes(engine).values()) == {"DECLARATION_REJECTED", "DUPLICATE_KEY"}
@@ -174,7 +177,8 @@ def test_an_interrupted_ingest_keeps_whole_chunks_and_resumes(engine: Engine, tm
     assert batch["status"] == "interrupted"
     assert batch["rows_read"] == count(engine, tables.declaration_items) > 0
     resumed = ingest_file(engine, path, options=ReadOptions(chunk_rows=10))
-    assert resumed.status == "completed" and resumed.batch_id == batch["id"]
+    assert resumed.status == "completed"
+    assert resumed.batch_id == batch["id"]
     assert resumed.resumed_from_row == batch["rows_committed"]
     assert (resumed.rows_read, resumed.rows_stored, resumed.rows_duplicate) == (60, 60, 0)
     assert count(engine, tables.declarations) == 30
@@ -201,7 +205,8 @@ def test_a_crash_mid_chunk_rolls_the_chunk_back(engine: Engine, tmp_path: Path,
     assert headers == count(engine, tables.declaration_items) == committed
     monkeypatch.setattr(pipeline, "copy_rows", real)
     resumed = ingest_file(engine, path, options=ReadOptions(chunk_rows=10))
-    assert resumed.rows_read == 60 and count(engine, tables.declaration_items) == 60
+    assert resumed.rows_read == 60
+    assert count(engine, tables.declaration_items) == 60
 
 
 def test_quarantined_rows_can_be_exported_fixed_and_replayed(engine: Engine, tmp_path: Path) -> None:

@@ -67,7 +67,8 @@ def test_bulk_writes_keep_every_value_and_type(engine: Engine) -> None:
         rows = conn.execute(select(table).order_by(table.c.event_id)).mappings().all()
     assert rows[0]["bl_number"] == hostile
     assert rows[0]["event_time"].replace(tzinfo=UTC) == datetime(2024, 3, 1, 10, 30, 15, 123456, tzinfo=UTC)
-    assert rows[0]["latitude"] is None and rows[0]["vessel_imo"] is None
+    assert rows[0]["latitude"] is None
+    assert rows[0]["vessel_imo"] is None
     assert (rows[1]["latitude"], rows[1]["longitude"]) == (51.95, -4.125)
 
 
@@ -83,3 +84,17 @@ def test_key_lookup_finds_stored_records(engine: Engine) -> None:
         conn.execute(d.insert().values(header))
         found = existing(conn, d, ("declaration_id",), pl.DataFrame({"declaration_id": ["D1", "D2"]}))
     assert found.to_dicts() == [{"declaration_id": "D1", "record_hash": "h1", "batch_id": batch}]
+
+
+def test_a_loaded_store_has_no_broken_reference(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cintel.ingest.pipeline import ingest_file
+    from cintel.store.integrity import integrity_report
+    from tests.factories import declaration, write_csv
+
+    ingest_file(engine, write_csv(tmp_path / "d.csv", declaration(1, 3) + declaration(2, 1)))
+    assert set(integrity_report(engine).values()) == {0}
+    with engine.begin() as conn:
+        conn.execute(tables.declarations.delete().where(tables.declarations.c.declaration_id == "DEC-0001"))
+    report = integrity_report(engine)
+    assert report["items_without_declaration"] == 3
+    assert report["containers_without_declaration"] == 2

@@ -191,7 +191,7 @@ PARTIES = RecordFormat(
         _opt("vat", K.ID, "VAT number", max_length=20),
         _opt("address", K.TEXT, "Postal address", max_length=1024),
         _opt("phone", K.PHONE, "Phone number"),
-        _opt("email", K.EMAIL, "E-mail address"),
+        _opt("email", K.EMAIL, "E-mail address", max_length=254),
         _opt("iban", K.IBAN, "Bank account (IBAN)"),
         _opt("directors", K.LIST, "Directors' names, ';'-separated", max_length=2048),
         _opt("registered_on", K.DATE, "Date of registration", earliest=date(1800, 1, 1)),

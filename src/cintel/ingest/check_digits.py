@@ -28,14 +28,15 @@ def container_is_valid(expr: pl.Expr) -> pl.Expr:
         for i in range(10)
     )
     check = expr.str.slice(10, 1).cast(pl.Int64, strict=False)
-    return expr.str.contains(r"^[A-Z]{3}[UJZR]\d{7}$") & ((total % 11) % 10 == check)
+    # [0-9], not \d: Polars' \d also matches other scripts' digits, which the check cannot weigh.
+    return (expr.str.contains(r"^[A-Z]{3}[UJZR][0-9]{7}$") & ((total % 11) % 10 == check)).fill_null(False)
 
 
 def imo_is_valid(expr: pl.Expr) -> pl.Expr:
     """True where the value is a 7-digit IMO ship number with a correct check digit."""
     digits = [expr.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(7)]
     total = pl.sum_horizontal(d * (7 - i) for i, d in enumerate(digits[:6]))
-    return expr.str.contains(r"^\d{7}$") & (total % 10 == digits[6])
+    return (expr.str.contains(r"^[0-9]{7}$") & (total % 10 == digits[6])).fill_null(False)
 
 
 def iban_is_valid(expr: pl.Expr) -> pl.Expr:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from cintel.domain.records import RecordFormat, RecordKind
 from cintel.ingest.problems import IngestError, Problem
-from cintel.ingest.readers import BadRow, Chunk, ReadOptions, detect_format, open_reader
+from cintel.ingest.readers import BadRow, Chunk, ReadOptions, detect_format, open_reader, printable
 from cintel.ingest.validate import PROBLEM_SCHEMA, ROW, validate
 from cintel.store import tables
 from cintel.store.bulk import copy_rows, existing
@@ -82,6 +82,7 @@ def _record_hashes(std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
     order_sql = f"ORDER BY {', '.join(order)}" if order else ""
     keys = ", ".join(group)
     with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
         con.register("row_text", row_text.to_arrow())
         # Column names come from the record format, never from input.
         query = f"SELECT {keys}, md5(string_agg(t, chr(30) {order_sql})) AS record_hash FROM row_text GROUP BY {keys}"  # noqa: S608
@@ -212,7 +213,8 @@ class BatchLoader:
         for bad in bad_rows:
             error = {"field": bad.field, "code": bad.code.value, "message": bad.message}
             entries.append({
-                "batch_id": self.batch_id, "kind": self.fmt.kind.value, "source_row": bad.row, "record_key": None,
+                "batch_id": self.batch_id, "kind": self.fmt.kind.value, "source_row": bad.row,
+                "record_key": bad.key[:500] if bad.key is not None else None,
                 "field": bad.field, "code": bad.code.value, "message": bad.message,
                 "errors": orjson.dumps([error]).decode(), "raw": bad.raw, "status": "open", "created_at": now,
             })
@@ -257,7 +259,13 @@ class BatchLoader:
             bad_keys = pl.concat([bad_keys, pl.DataFrame({group[0]: unreadable}).cast(bad_keys.schema)])
         bad_keys = bad_keys.unique()
         rejected = std.join(bad_keys, on=group, how="semi", nulls_equal=True)
-        first_error = problems.join(std.select(ROW, *group), on=ROW).group_by(group).agg(
+        reasons = problems.join(std.select(ROW, *group), on=ROW).select(*group, "message", ROW)
+        if unreadable and len(group) == 1:
+            keyed = [b for b in chunk.bad_rows if b.key is not None]
+            reasons = pl.concat([reasons, pl.DataFrame(
+                {group[0]: [b.key for b in keyed], "message": [b.message for b in keyed], ROW: [b.row for b in keyed]},
+                schema={group[0]: pl.String, "message": pl.String, ROW: pl.Int64}).cast(reasons.schema)])
+        first_error = reasons.sort(ROW).group_by(group).agg(
             pl.col("message").first().alias("why"), pl.col(ROW).min().alias("bad_row"))
         group_rejects = rejected.join(problems.select(ROW).unique(), on=ROW, how="anti").join(
             first_error, on=group).select(
@@ -310,13 +318,25 @@ class BatchLoader:
 
 
 def _carry_split(chunk: Chunk, fmt: RecordFormat) -> tuple[Chunk, Chunk | None]:
-    """Splits off the last record's rows (and everything after its first row) for the next chunk."""
+    """Splits off the last record's rows, and every row after its first one, for the next chunk.
+
+    The last record is the one of the last row that names a record, readable or not, so that an
+    unreadable item never separates a declaration from the rest of its items.
+    """
     frame = chunk.frame
-    if not fmt.group or frame.height == 0:
+    if not fmt.group or len(fmt.group) != 1:
         return chunk, None
-    last = frame.tail(1).select(list(fmt.group))
-    first_row = frame.join(last, on=list(fmt.group), how="semi", nulls_equal=True).get_column(ROW).min()
-    assert isinstance(first_row, int)
+    key_col = fmt.group[0]
+    keyed = [(b.row, b.key) for b in chunk.bad_rows if b.key is not None]
+    if frame.height:
+        last_good = frame.select(ROW, pl.col(key_col).cast(pl.String)).row(-1)
+        keyed.append((last_good[0], last_good[1]))
+    if not keyed:
+        return chunk, None
+    last_key = max(keyed, key=lambda rk: rk[0])[1]
+    starts = [row for row, key in keyed if key == last_key]
+    starts += frame.filter(pl.col(key_col).cast(pl.String) == last_key).get_column(ROW).to_list()
+    first_row = min(starts)
     keep = Chunk(frame.filter(pl.col(ROW) < first_row), [b for b in chunk.bad_rows if b.row < first_row])
     carry = Chunk(frame.filter(pl.col(ROW) >= first_row), [b for b in chunk.bad_rows if b.row >= first_row])
     carried = carry.frame.height + len(carry.bad_rows)
@@ -346,6 +366,7 @@ def ingest_file(
     """Ingests one file as a batch, resuming an interrupted batch of the same file."""
     options = options or ReadOptions()
     reader = open_reader(path, file_format, options)
+    shown_path = printable(path)
     source_format = detect_format(path, file_format)
     sha = file_sha256(path)
     b = tables.batches
@@ -354,7 +375,7 @@ def ingest_file(
             select(b).where(b.c.sha256 == sha, b.c.kind == reader.kind.value).order_by(b.c.id.desc())
         ).mappings().first()
     if previous is not None and previous["status"] == "completed" and not force:
-        return BatchReport(previous["id"], str(path), reader.kind.value, source_format, "skipped", sha,
+        return BatchReport(previous["id"], shown_path, reader.kind.value, source_format, "skipped", sha,
                            previous["rows_read"], previous["rows_stored"], previous["rows_duplicate"],
                            previous["rows_quarantined"],
                            message=f"already ingested as batch {previous['id']}; use --force to re-check it")
@@ -366,7 +387,7 @@ def ingest_file(
             conn.execute(update(b).where(b.c.id == batch_id).values(status="running", error=None))
         else:
             inserted = conn.execute(insert(b).values(
-                kind=reader.kind.value, source_path=str(path), source_format=source_format, sha256=sha,
+                kind=reader.kind.value, source_path=shown_path, source_format=source_format, sha256=sha,
                 size_bytes=path.stat().st_size, status="running", started_at=datetime.now(UTC),
                 rows_read=0, rows_stored=0, rows_duplicate=0, rows_quarantined=0, rows_committed=0,
                 replay_of=replay_of,
@@ -399,7 +420,7 @@ def ingest_file(
         conn.execute(update(b).where(b.c.id == batch_id).values(
             status=status, error=error, finished_at=datetime.now(UTC)))
         final = conn.execute(select(b).where(b.c.id == batch_id)).mappings().one()
-    report = BatchReport(batch_id, str(path), reader.kind.value, source_format, status, sha, final["rows_read"],
+    report = BatchReport(batch_id, shown_path, reader.kind.value, source_format, status, sha, final["rows_read"],
                          final["rows_stored"], final["rows_duplicate"], final["rows_quarantined"], skip, error or "")
     if status == "interrupted":
         raise IngestInterrupted(error)

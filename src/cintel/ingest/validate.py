@@ -37,8 +37,8 @@ class Validated:
 
 
 def _shown(expr: pl.Expr) -> pl.Expr:
-    """The offending value as shown in a message: quoted, cut to 40 characters."""
-    text = expr.cast(pl.String)
+    """The offending value as shown in a one-line message: control characters replaced, cut to 40 characters."""
+    text = expr.cast(pl.String).str.replace_all(r"[\x00-\x1f\x7f]", "\ufffd")
     return pl.when(text.str.len_chars() > 40).then(text.str.slice(0, 40) + "…").otherwise(text)
 
 
@@ -90,6 +90,13 @@ def _standardised_text(expr: pl.Expr) -> pl.Expr:
     return expr.str.normalize("NFC").str.replace_all(r"\s+", " ").str.strip_chars()
 
 
+def _hs_digits(expr: pl.Expr) -> pl.Expr:
+    """Removes the separators of the written form 8517.12.00; anything else (a float like 85171200.0)
+    stays as it is and fails the check instead of becoming another code."""
+    grouped = expr.str.contains(r"^[0-9]{4}([.\s]?[0-9]{2}){1,3}$")
+    return pl.when(grouped).then(expr.str.replace_all(r"[.\s]", "")).otherwise(expr)
+
+
 def _locode_ok(expr: pl.Expr) -> pl.Expr:
     return expr.str.contains(r"^[A-Z]{2}[A-Z2-9]{3}$") & _in_set(expr.str.slice(0, 2), country_codes())
 
@@ -118,16 +125,23 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
     if not f.nullable:
         out.add(text.is_null(), name, Problem.MISSING_VALUE, f"{name} is required but empty")
 
-    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.CODE):
+    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.CODE, K.EMAIL):
         out.add(text.str.contains(_CONTROL), name, Problem.CONTROL_CHARACTER,
                 f"{name} contains control characters; remove them")
     if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST):
         out.add(text.str.contains(_FORMULA), name, Problem.FORMULA_PREFIX,
                 pl.format("{} '{}' starts like a spreadsheet formula; remove the leading sign", pl.lit(name),
                           shown))
+    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.EMAIL):
         out.add(text.str.len_chars() > f.max_length, name, Problem.TOO_LONG,
                 pl.format("{} has {} characters; at most {} are allowed", pl.lit(name),
                           text.str.len_chars(), pl.lit(f.max_length)))
+
+    if f.kind is K.HS_CODE and frame.schema[name].is_numeric():
+        # A number loses an HS code's leading zeros (0101 becomes 101): never guess it back.
+        out.add(present, name, Problem.INVALID_HS_CODE,
+                pl.format("{} {} was stored as a number in the file, which loses leading zeros; "
+                          "send HS codes as text", pl.lit(name), shown))
 
     if f.kind is K.ID:
         return [text.alias(name)]
@@ -222,8 +236,8 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
                     Problem.INVALID_COUNTRY, "an ISO 3166 country code such as CN or NL"),
         K.CURRENCY: (lambda e: e.str.to_uppercase(), lambda e: _in_set(e, currency_codes()),
                      Problem.INVALID_CURRENCY, "an ISO 4217 currency code such as EUR or USD"),
-        K.HS_CODE: (lambda e: e.str.replace_all(r"[.\s]", ""),
-                    lambda e: e.str.contains(r"^\d{6,10}$") & _in_set(e.str.slice(0, 2), HS_CHAPTERS),
+        K.HS_CODE: (_hs_digits,
+                    lambda e: e.str.contains(r"^[0-9]{6,10}$") & _in_set(e.str.slice(0, 2), HS_CHAPTERS),
                     Problem.INVALID_HS_CODE, "6 to 10 digits of an existing HS chapter, e.g. 85171200"),
         K.LOCODE: (lambda e: e.str.to_uppercase().str.replace_all(r"\s", ""), _locode_ok,
                    Problem.INVALID_LOCODE, "a UN/LOCODE such as CNSHA"),
@@ -235,13 +249,13 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
                  Problem.INVALID_IBAN, "an IBAN with a correct checksum"),
         K.EMAIL: (lambda e: e.str.to_lowercase(), lambda e: e.str.contains(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
                   Problem.INVALID_EMAIL, "an e-mail address"),
-        K.PHONE: (lambda e: e.str.replace_all(r"[\s\-().]", ""), lambda e: e.str.contains(r"^\+?\d{6,15}$"),
+        K.PHONE: (lambda e: e.str.replace_all(r"[\s\-().]", ""), lambda e: e.str.contains(r"^\+?[0-9]{6,15}$"),
                   Problem.INVALID_PHONE, "a phone number with 6 to 15 digits"),
     }
     if f.kind in simple:
         clean, valid, problem, expected = simple[f.kind]
         value = clean(text)
-        out.add(present & ~valid(value), name, problem,
+        out.add(present & ~valid(value).fill_null(False), name, problem,
                 pl.format("{} '{}' is not {}", pl.lit(name), shown, pl.lit(expected)))
         return [value.alias(name)]
 

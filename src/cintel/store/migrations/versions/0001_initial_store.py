@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 12:57:50.945680
+Create Date: 2026-11-25 13:45:34.313065
 """
 
 from __future__ import annotations
@@ -26,16 +26,12 @@ def upgrade() -> None:
         sa.Column("source_format", sa.String(length=16), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "status", sa.String(length=16), nullable=False, comment="running, completed, interrupted, failed"
-        ),
+        sa.Column("status", sa.String(length=16), nullable=False, comment="running, completed, interrupted, failed"),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("rows_read", sa.BigInteger(), nullable=False),
         sa.Column("rows_stored", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "rows_duplicate", sa.BigInteger(), nullable=False, comment="already in the store, identical"
-        ),
+        sa.Column("rows_duplicate", sa.BigInteger(), nullable=False, comment="already in the store, identical"),
         sa.Column("rows_quarantined", sa.BigInteger(), nullable=False),
         sa.Column("rows_committed", sa.BigInteger(), nullable=False, comment="source rows fully processed"),
         sa.Column("replay_of", sa.Integer(), nullable=True, comment="batch whose quarantine this replays"),
@@ -45,6 +41,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_batches_sha256"), ["sha256"], unique=False)
+
+    op.create_table(
+        "declaration_containers",
+        sa.Column("declaration_id", sa.String(length=64), nullable=False, comment="declarations.declaration_id"),
+        sa.Column("container_number", sa.String(length=11), nullable=False),
+        sa.PrimaryKeyConstraint("declaration_id", "container_number", name=op.f("pk_declaration_containers")),
+    )
+    with op.batch_alter_table("declaration_containers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_declaration_containers_container_number"), ["container_number"], unique=False
+        )
+
+    op.create_table(
+        "declaration_items",
+        sa.Column("declaration_id", sa.String(length=64), nullable=False, comment="declarations.declaration_id"),
+        sa.Column("item_no", sa.BigInteger(), nullable=False),
+        sa.Column("country_of_origin", sa.String(length=2), nullable=False),
+        sa.Column("hs_code", sa.String(length=10), nullable=False),
+        sa.Column("goods_description", sa.Text(), nullable=False),
+        sa.Column("goods_description_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"),
+        sa.Column("quantity", sa.Double(), nullable=True),
+        sa.Column("quantity_unit", sa.String(length=32), nullable=True),
+        sa.Column("net_mass_kg", sa.Double(), nullable=False),
+        sa.Column("gross_mass_kg", sa.Double(), nullable=False),
+        sa.Column("invoice_value", sa.Double(), nullable=False),
+        sa.Column("customs_value", sa.Double(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the item"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("declaration_id", "item_no", name=op.f("pk_declaration_items")),
+    )
+    with op.batch_alter_table("declaration_items", schema=None) as batch_op:
+        batch_op.create_index("ix_declaration_items_hs_code", ["hs_code"], unique=False)
 
     op.create_table(
         "declarations",
@@ -75,14 +103,9 @@ def upgrade() -> None:
         sa.Column("transshipment_ports", sa.Text(), nullable=True),
         sa.Column("bl_number", sa.String(length=64), nullable=True),
         sa.Column("n_items", sa.Integer(), nullable=False),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"
-        ),
-        sa.Column(
-            "record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"
-        ),
-        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_declarations_batch_id_batches")),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the record"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"),
+        sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("declaration_id", name=op.f("pk_declarations")),
     )
     with op.batch_alter_table("declarations", schema=None) as batch_op:
@@ -106,16 +129,9 @@ def upgrade() -> None:
         sa.Column("payee_country", sa.String(length=2), nullable=True),
         sa.Column("reference", sa.Text(), nullable=True),
         sa.Column("reference_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"
-        ),
-        sa.Column(
-            "record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"
-        ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["batches.id"], name=op.f("fk_financial_records_batch_id_batches")
-        ),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the record"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"),
+        sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("record_id", name=op.f("pk_financial_records")),
     )
     with op.batch_alter_table("financial_records", schema=None) as batch_op:
@@ -137,14 +153,9 @@ def upgrade() -> None:
         sa.Column("inspector_id", sa.String(length=64), nullable=True),
         sa.Column("selection_reason", sa.Text(), nullable=True),
         sa.Column("selection_reason_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"
-        ),
-        sa.Column(
-            "record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"
-        ),
-        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_inspections_batch_id_batches")),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the record"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"),
+        sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("inspection_id", name=op.f("pk_inspections")),
     )
     with op.batch_alter_table("inspections", schema=None) as batch_op:
@@ -163,14 +174,9 @@ def upgrade() -> None:
         sa.Column("subject_entities_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("text_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"
-        ),
-        sa.Column(
-            "record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"
-        ),
-        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_intel_reports_batch_id_batches")),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the record"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"),
+        sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("report_id", name=op.f("pk_intel_reports")),
     )
     with op.batch_alter_table("intel_reports", schema=None) as batch_op:
@@ -196,22 +202,15 @@ def upgrade() -> None:
         sa.Column("transshipment_ports", sa.Text(), nullable=True),
         sa.Column("container_numbers", sa.Text(), nullable=True),
         sa.Column("goods_description", sa.Text(), nullable=False),
-        sa.Column(
-            "goods_description_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"
-        ),
+        sa.Column("goods_description_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"),
         sa.Column("hs_code", sa.String(length=10), nullable=True),
         sa.Column("gross_mass_kg", sa.Double(), nullable=False),
         sa.Column("packages", sa.BigInteger(), nullable=True),
         sa.Column("loading_date", sa.Date(), nullable=False),
         sa.Column("arrival_date", sa.Date(), nullable=True),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"
-        ),
-        sa.Column(
-            "record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"
-        ),
-        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_manifests_batch_id_batches")),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the record"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"),
+        sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("bl_number", name=op.f("pk_manifests")),
     )
     with op.batch_alter_table("manifests", schema=None) as batch_op:
@@ -236,50 +235,13 @@ def upgrade() -> None:
         sa.Column("directors", sa.Text(), nullable=True),
         sa.Column("directors_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"),
         sa.Column("registered_on", sa.Date(), nullable=True),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"
-        ),
-        sa.Column(
-            "record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"
-        ),
-        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_parties_batch_id_batches")),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the record"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"),
+        sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("party_id", name=op.f("pk_parties")),
     )
     with op.batch_alter_table("parties", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_parties_batch_id"), ["batch_id"], unique=False)
-
-    op.create_table(
-        "quarantine",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("source_row", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "record_key",
-            sa.Text(),
-            nullable=True,
-            comment="key of the record the row belongs to, when readable",
-        ),
-        sa.Column("field", sa.String(length=64), nullable=False),
-        sa.Column("code", sa.String(length=48), nullable=False),
-        sa.Column("message", sa.Text(), nullable=False),
-        sa.Column("errors", sa.Text(), nullable=False, comment="JSON list of every problem found in the row"),
-        sa.Column(
-            "raw", sa.Text(), nullable=False, comment="the row exactly as read, JSON object or raw text"
-        ),
-        sa.Column("status", sa.String(length=16), nullable=False, comment="open or resolved"),
-        sa.Column("resolved_batch_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_quarantine_batch_id_batches")),
-        sa.ForeignKeyConstraint(
-            ["resolved_batch_id"], ["batches.id"], name=op.f("fk_quarantine_resolved_batch_id_batches")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
-    )
-    with op.batch_alter_table("quarantine", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_quarantine_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_quarantine_code"), ["code"], unique=False)
 
     op.create_table(
         "transport_events",
@@ -293,16 +255,9 @@ def upgrade() -> None:
         sa.Column("longitude", sa.Double(), nullable=True),
         sa.Column("bl_number", sa.String(length=64), nullable=True),
         sa.Column("voyage", sa.String(length=32), nullable=True),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"
-        ),
-        sa.Column(
-            "record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"
-        ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["batches.id"], name=op.f("fk_transport_events_batch_id_batches")
-        ),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the record"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"),
+        sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_transport_events")),
     )
     with op.batch_alter_table("transport_events", schema=None) as batch_op:
@@ -326,81 +281,51 @@ def upgrade() -> None:
         sa.Column("program_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"),
         sa.Column("listed_on", sa.Date(), nullable=True),
         sa.Column("list_version", sa.String(length=64), nullable=True),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"
-        ),
-        sa.Column(
-            "record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"
-        ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["batches.id"], name=op.f("fk_watchlist_entries_batch_id_batches")
-        ),
+        sa.Column("batch_id", sa.Integer(), nullable=False, comment="batches.id that loaded the record"),
+        sa.Column("source_row", sa.BigInteger(), nullable=False, comment="1-based data row in the source file"),
+        sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("list_name", "entry_id", name=op.f("pk_watchlist_entries")),
     )
     with op.batch_alter_table("watchlist_entries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_watchlist_entries_batch_id"), ["batch_id"], unique=False)
 
     op.create_table(
-        "declaration_containers",
-        sa.Column("declaration_id", sa.String(length=64), nullable=False),
-        sa.Column("container_number", sa.String(length=11), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["declaration_id"],
-            ["declarations.declaration_id"],
-            name=op.f("fk_declaration_containers_declaration_id_declarations"),
-        ),
-        sa.PrimaryKeyConstraint("declaration_id", "container_number", name=op.f("pk_declaration_containers")),
-    )
-    with op.batch_alter_table("declaration_containers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_declaration_containers_container_number"), ["container_number"], unique=False
-        )
-
-    op.create_table(
-        "declaration_items",
-        sa.Column("declaration_id", sa.String(length=64), nullable=False),
-        sa.Column("item_no", sa.BigInteger(), nullable=False),
-        sa.Column("country_of_origin", sa.String(length=2), nullable=False),
-        sa.Column("hs_code", sa.String(length=10), nullable=False),
-        sa.Column("goods_description", sa.Text(), nullable=False),
-        sa.Column(
-            "goods_description_raw", sa.Text(), nullable=True, comment="verbatim value when it differs"
-        ),
-        sa.Column("quantity", sa.Double(), nullable=True),
-        sa.Column("quantity_unit", sa.String(length=32), nullable=True),
-        sa.Column("net_mass_kg", sa.Double(), nullable=False),
-        sa.Column("gross_mass_kg", sa.Double(), nullable=False),
-        sa.Column("invoice_value", sa.Double(), nullable=False),
-        sa.Column("customs_value", sa.Double(), nullable=False),
+        "quarantine",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("source_row", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["batches.id"], name=op.f("fk_declaration_items_batch_id_batches")
+        sa.Column(
+            "record_key", sa.Text(), nullable=True, comment="key of the record the row belongs to, when readable"
         ),
+        sa.Column("field", sa.String(length=64), nullable=False),
+        sa.Column("code", sa.String(length=48), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("errors", sa.Text(), nullable=False, comment="JSON list of every problem found in the row"),
+        sa.Column("raw", sa.Text(), nullable=False, comment="the row exactly as read, JSON object or raw text"),
+        sa.Column("status", sa.String(length=16), nullable=False, comment="open or resolved"),
+        sa.Column("resolved_batch_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_quarantine_batch_id_batches")),
         sa.ForeignKeyConstraint(
-            ["declaration_id"],
-            ["declarations.declaration_id"],
-            name=op.f("fk_declaration_items_declaration_id_declarations"),
+            ["resolved_batch_id"], ["batches.id"], name=op.f("fk_quarantine_resolved_batch_id_batches")
         ),
-        sa.PrimaryKeyConstraint("declaration_id", "item_no", name=op.f("pk_declaration_items")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
     )
-    with op.batch_alter_table("declaration_items", schema=None) as batch_op:
-        batch_op.create_index("ix_declaration_items_hs_code", ["hs_code"], unique=False)
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quarantine_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_quarantine_code"), ["code"], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("declaration_items", schema=None) as batch_op:
-        batch_op.drop_index("ix_declaration_items_hs_code")
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quarantine_code"))
+        batch_op.drop_index(batch_op.f("ix_quarantine_batch_id"))
 
-    op.drop_table("declaration_items")
-    with op.batch_alter_table("declaration_containers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_declaration_containers_container_number"))
-
-    op.drop_table("declaration_containers")
+    op.drop_table("quarantine")
     with op.batch_alter_table("watchlist_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_watchlist_entries_batch_id"))
 
@@ -409,11 +334,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_transport_events_batch_id"))
 
     op.drop_table("transport_events")
-    with op.batch_alter_table("quarantine", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_quarantine_code"))
-        batch_op.drop_index(batch_op.f("ix_quarantine_batch_id"))
-
-    op.drop_table("quarantine")
     with op.batch_alter_table("parties", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_parties_batch_id"))
 
@@ -440,6 +360,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_declarations_batch_id"))
 
     op.drop_table("declarations")
+    with op.batch_alter_table("declaration_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_declaration_items_hs_code")
+
+    op.drop_table("declaration_items")
+    with op.batch_alter_table("declaration_containers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_declaration_containers_container_number"))
+
+    op.drop_table("declaration_containers")
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_batches_sha256"))
 
