@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     unit_mass_tolerance: float = Field(
         0.05, description="Allowed relative gap between a KGM/TNE quantity and the net mass of an item"
     )
+    sqlite_cache_mb: int = Field(256, ge=2, description="Page cache of each SQLite connection, in MiB")
     csv_field_limit: int = Field(
         64 * 1024 * 1024, description="Largest single CSV field read (bytes); larger ones stop the file"
     )

@@ -70,22 +70,33 @@ def _group_key(fmt: RecordFormat) -> tuple[str, ...]:
     return fmt.group or fmt.key
 
 
+def _concat(columns: list[str]) -> pl.Expr:
+    return pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in columns], separator="\x1f")
+
+
 def _record_hashes(std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
-    """A stable content hash per record (per group for multi-row records), independent of file format."""
+    """A stable content hash per record (per group for multi-row records), independent of file format.
+
+    A declaration's header fields repeat on each item row; they are hashed once per declaration.
+    """
     group = list(_group_key(fmt))
-    values = [c for c in std.columns if c != ROW and not c.endswith("_raw")]
     order = [k for k in fmt.key if k not in group]
-    row_text = std.select(
-        *group, *order,
-        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in values], separator="\x1f").alias("t"),
-    )
+    row_fields = [f.name for f in (fmt.item_fields if fmt.group else fmt.fields)]
+    rows = std.select(*group, *order, _concat(row_fields).alias("t"))
+    if fmt.group:
+        headers = std.unique(subset=group, keep="first").select(
+            *group, _concat([f.name for f in fmt.header_fields]).alias("h"))
+    else:
+        headers = rows.select(*group, pl.lit("").alias("h"))
     order_sql = f"ORDER BY {', '.join(order)}" if order else ""
     keys = ", ".join(group)
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
-        con.register("row_text", row_text.to_arrow())
+        con.register("row_text", rows.to_arrow())
+        con.register("header_text", headers.to_arrow())
         # Column names come from the record format, never from input.
-        query = f"SELECT {keys}, md5(string_agg(t, chr(30) {order_sql})) AS record_hash FROM row_text GROUP BY {keys}"  # noqa: S608
+        query = (f"SELECT {keys}, md5(any_value(h) || chr(29) || string_agg(t, chr(30) {order_sql})) AS record_hash "  # noqa: S608
+                 f"FROM row_text JOIN header_text USING ({keys}) GROUP BY {keys}")
         hashed = con.sql(query).pl()
     result: pl.DataFrame = hashed.with_columns([pl.col(k).cast(std.schema[k]) for k in group])
     return result

@@ -346,7 +346,8 @@ def _output_columns(fmt: RecordFormat) -> list[str]:
 # Costly checks (regular expressions, Unicode normalisation, check digits) on columns whose values
 # repeat a lot (names, vessels, containers of multi-item declarations) run once per distinct value.
 _PER_DISTINCT_VALUE = frozenset({K.NAME, K.TEXT, K.LIST, K.LOCODE_LIST, K.CONTAINER_LIST, K.CONTAINER, K.IMO,
-                                 K.IBAN, K.EMAIL, K.PHONE, K.DATETIME})
+                                 K.IBAN, K.EMAIL, K.PHONE, K.DATETIME, K.DATE, K.CODE, K.COUNTRY, K.CURRENCY,
+                                 K.HS_CODE, K.LOCODE})
 
 
 def _check_distinct(frame: pl.DataFrame, f: Field, today: date) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -25,6 +25,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # A page cache large enough for the indexes being appended to keeps bulk loads from thrashing.
+    cursor.execute(f"PRAGMA cache_size=-{get_settings().sqlite_cache_mb * 1024}")
     cursor.close()
 
 
