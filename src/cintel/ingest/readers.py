@@ -703,4 +703,6 @@ def raw_json(values: dict[str, object]) -> str:
     return orjson.dumps(values, default=str).decode()
 
 
-__all__ = ["FORMATS", "BadRow", "Chunk", "ReadOptions", "Reader", "detect_format", "open_reader", "printable", "raw_json"]
+__all__ = [
+    "FORMATS", "BadRow", "Chunk", "ReadOptions", "Reader", "detect_format", "open_reader", "printable", "raw_json",
+]

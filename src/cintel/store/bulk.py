@@ -21,7 +21,8 @@ def copy_rows(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     """Appends the frame's rows (columns named as the table's) to table; returns rows written."""
     if frame.height == 0:
         return 0
-    columns = [c for c in frame.columns if c in table.c]
+    # Columns empty in the whole chunk (raw twins, unused optional fields) are left to their NULL default.
+    columns = [c for c in frame.columns if c in table.c and frame[c].null_count() < frame.height]
     frame = frame.select(columns)
     if _is_postgres(conn):
         buffer = io.BytesIO()

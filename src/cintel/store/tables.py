@@ -99,7 +99,7 @@ def _field_columns(fields: list[Field] | tuple[Field, ...], key: tuple[str, ...]
 
 def _provenance() -> list[Column[Any]]:
     return [
-        Column("batch_id", Integer, nullable=False, index=True, comment="batches.id that loaded the record"),
+        Column("batch_id", Integer, nullable=False, comment="batches.id that loaded the record"),
         Column("source_row", BigInteger, nullable=False, comment="1-based data row in the source file"),
         Column("record_hash", String(32), nullable=False, comment="hash of the standardised record"),
     ]
@@ -172,8 +172,9 @@ declaration_items = Table(
 declaration_containers = Table(
     "declaration_containers",
     metadata,
+    # Container first: the primary key then also serves "which declarations moved this container".
+    Column("container_number", String(11), primary_key=True),
     Column("declaration_id", String(64), primary_key=True, comment="declarations.declaration_id"),
-    Column("container_number", String(11), primary_key=True, index=True),
 )
 
 record_tables: dict[RecordKind, Table] = {

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 13:45:34.313065
+Create Date: 2026-11-25 14:01:43.136199
 """
 
 from __future__ import annotations
@@ -44,15 +44,10 @@ def upgrade() -> None:
 
     op.create_table(
         "declaration_containers",
-        sa.Column("declaration_id", sa.String(length=64), nullable=False, comment="declarations.declaration_id"),
         sa.Column("container_number", sa.String(length=11), nullable=False),
-        sa.PrimaryKeyConstraint("declaration_id", "container_number", name=op.f("pk_declaration_containers")),
+        sa.Column("declaration_id", sa.String(length=64), nullable=False, comment="declarations.declaration_id"),
+        sa.PrimaryKeyConstraint("container_number", "declaration_id", name=op.f("pk_declaration_containers")),
     )
-    with op.batch_alter_table("declaration_containers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_declaration_containers_container_number"), ["container_number"], unique=False
-        )
-
     op.create_table(
         "declaration_items",
         sa.Column("declaration_id", sa.String(length=64), nullable=False, comment="declarations.declaration_id"),
@@ -109,7 +104,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("declaration_id", name=op.f("pk_declarations")),
     )
     with op.batch_alter_table("declarations", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_declarations_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index("ix_declarations_date", ["declaration_date"], unique=False)
         batch_op.create_index("ix_declarations_importer_id", ["importer_id"], unique=False)
 
@@ -134,9 +128,6 @@ def upgrade() -> None:
         sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("record_id", name=op.f("pk_financial_records")),
     )
-    with op.batch_alter_table("financial_records", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_financial_records_batch_id"), ["batch_id"], unique=False)
-
     op.create_table(
         "inspections",
         sa.Column("inspection_id", sa.String(length=64), nullable=False),
@@ -158,9 +149,6 @@ def upgrade() -> None:
         sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("inspection_id", name=op.f("pk_inspections")),
     )
-    with op.batch_alter_table("inspections", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_inspections_batch_id"), ["batch_id"], unique=False)
-
     op.create_table(
         "intel_reports",
         sa.Column("report_id", sa.String(length=64), nullable=False),
@@ -179,9 +167,6 @@ def upgrade() -> None:
         sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("report_id", name=op.f("pk_intel_reports")),
     )
-    with op.batch_alter_table("intel_reports", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_intel_reports_batch_id"), ["batch_id"], unique=False)
-
     op.create_table(
         "manifests",
         sa.Column("bl_number", sa.String(length=64), nullable=False),
@@ -213,9 +198,6 @@ def upgrade() -> None:
         sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("bl_number", name=op.f("pk_manifests")),
     )
-    with op.batch_alter_table("manifests", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_manifests_batch_id"), ["batch_id"], unique=False)
-
     op.create_table(
         "parties",
         sa.Column("party_id", sa.String(length=64), nullable=False),
@@ -240,9 +222,6 @@ def upgrade() -> None:
         sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("party_id", name=op.f("pk_parties")),
     )
-    with op.batch_alter_table("parties", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_parties_batch_id"), ["batch_id"], unique=False)
-
     op.create_table(
         "transport_events",
         sa.Column("event_id", sa.String(length=64), nullable=False),
@@ -260,9 +239,6 @@ def upgrade() -> None:
         sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_transport_events")),
     )
-    with op.batch_alter_table("transport_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_transport_events_batch_id"), ["batch_id"], unique=False)
-
     op.create_table(
         "watchlist_entries",
         sa.Column("list_name", sa.String(length=128), nullable=False),
@@ -286,9 +262,6 @@ def upgrade() -> None:
         sa.Column("record_hash", sa.String(length=32), nullable=False, comment="hash of the standardised record"),
         sa.PrimaryKeyConstraint("list_name", "entry_id", name=op.f("pk_watchlist_entries")),
     )
-    with op.batch_alter_table("watchlist_entries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_watchlist_entries_batch_id"), ["batch_id"], unique=False)
-
     op.create_table(
         "quarantine",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -326,47 +299,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_quarantine_batch_id"))
 
     op.drop_table("quarantine")
-    with op.batch_alter_table("watchlist_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_watchlist_entries_batch_id"))
-
     op.drop_table("watchlist_entries")
-    with op.batch_alter_table("transport_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_transport_events_batch_id"))
-
     op.drop_table("transport_events")
-    with op.batch_alter_table("parties", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_parties_batch_id"))
-
     op.drop_table("parties")
-    with op.batch_alter_table("manifests", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_manifests_batch_id"))
-
     op.drop_table("manifests")
-    with op.batch_alter_table("intel_reports", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_intel_reports_batch_id"))
-
     op.drop_table("intel_reports")
-    with op.batch_alter_table("inspections", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_inspections_batch_id"))
-
     op.drop_table("inspections")
-    with op.batch_alter_table("financial_records", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_financial_records_batch_id"))
-
     op.drop_table("financial_records")
     with op.batch_alter_table("declarations", schema=None) as batch_op:
         batch_op.drop_index("ix_declarations_importer_id")
         batch_op.drop_index("ix_declarations_date")
-        batch_op.drop_index(batch_op.f("ix_declarations_batch_id"))
 
     op.drop_table("declarations")
     with op.batch_alter_table("declaration_items", schema=None) as batch_op:
         batch_op.drop_index("ix_declaration_items_hs_code")
 
     op.drop_table("declaration_items")
-    with op.batch_alter_table("declaration_containers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_declaration_containers_container_number"))
-
     op.drop_table("declaration_containers")
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_batches_sha256"))
