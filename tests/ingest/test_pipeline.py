@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cintel.domain.access import local_operator
-from cintel.ingest import pipeline
+from cintel.ingest import loader, pipeline
 from cintel.ingest.pipeline import IngestInterrupted, ingest_file
 from cintel.ingest.quarantine import Filter, export_entries, replay_file
 from cintel.ingest.readers import ReadOptions
@@ -187,7 +187,7 @@ def test_an_interrupted_ingest_keeps_whole_chunks_and_resumes(engine: Engine, tm
 def test_a_crash_mid_chunk_rolls_the_chunk_back(engine: Engine, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     path = big_file(tmp_path)
-    real = pipeline.copy_rows
+    real = loader.copy_rows
     calls = {"n": 0}
 
     def failing_copy(conn, table, frame):  # type: ignore[no-untyped-def]
@@ -196,14 +196,16 @@ def test_a_crash_mid_chunk_rolls_the_chunk_back(engine: Engine, tmp_path: Path,
             raise OSError("disk full")
         return real(conn, table, frame)
 
-    monkeypatch.setattr(pipeline, "copy_rows", failing_copy)
+    monkeypatch.setattr(loader, "copy_rows", failing_copy)
     with pytest.raises(OSError, match="disk full"):
         ingest_file(engine, path, options=ReadOptions(chunk_rows=10))
     with engine.connect() as conn:
-        committed = conn.execute(select(tables.batches.c.rows_committed)).scalar_one()
+        committed, status = conn.execute(select(tables.batches.c.rows_committed, tables.batches.c.status)).one()
+    assert status == "failed"
+    with engine.connect() as conn:
         headers = conn.execute(select(func.sum(tables.declarations.c.n_items))).scalar_one()
     assert headers == count(engine, tables.declaration_items) == committed
-    monkeypatch.setattr(pipeline, "copy_rows", real)
+    monkeypatch.setattr(loader, "copy_rows", real)
     resumed = ingest_file(engine, path, options=ReadOptions(chunk_rows=10))
     assert resumed.rows_read == 60
     assert count(engine, tables.declaration_items) == 60

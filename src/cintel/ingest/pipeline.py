@@ -18,17 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-import duckdb
-import orjson
 import polars as pl
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
-from cintel.domain.records import RecordFormat, RecordKind
-from cintel.ingest.problems import IngestError, Problem
-from cintel.ingest.readers import BadRow, Chunk, ReadOptions, detect_format, open_reader, printable
-from cintel.ingest.validate import PROBLEM_SCHEMA, ROW, validate
+from cintel.domain.records import RecordFormat
+from cintel.ingest.loader import BatchLoader
+from cintel.ingest.prepare import Prepared, prepare
+from cintel.ingest.problems import IngestError
+from cintel.ingest.readers import Chunk, ReadOptions, detect_format, open_reader, printable
+from cintel.ingest.validate import ROW
 from cintel.store import tables
-from cintel.store.bulk import copy_rows, existing
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
@@ -66,90 +65,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _group_key(fmt: RecordFormat) -> tuple[str, ...]:
-    return fmt.group or fmt.key
-
-
-def _concat(columns: list[str]) -> pl.Expr:
-    return pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in columns], separator="\x1f")
-
-
-def _record_hashes(std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
-    """A stable content hash per record (per group for multi-row records), independent of file format.
-
-    A declaration's header fields repeat on each item row; they are hashed once per declaration.
-    """
-    group = list(_group_key(fmt))
-    order = [k for k in fmt.key if k not in group]
-    row_fields = [f.name for f in (fmt.item_fields if fmt.group else fmt.fields)]
-    rows = std.select(*group, *order, _concat(row_fields).alias("t"))
-    if fmt.group:
-        headers = std.unique(subset=group, keep="first").select(
-            *group, _concat([f.name for f in fmt.header_fields]).alias("h"))
-    else:
-        headers = rows.select(*group, pl.lit("").alias("h"))
-    order_sql = f"ORDER BY {', '.join(order)}" if order else ""
-    keys = ", ".join(group)
-    with duckdb.connect() as con:
-        con.execute("SET enable_progress_bar = false")
-        con.register("row_text", rows.to_arrow())
-        con.register("header_text", headers.to_arrow())
-        # Column names come from the record format, never from input.
-        query = (f"SELECT {keys}, md5(any_value(h) || chr(29) || string_agg(t, chr(30) {order_sql})) AS record_hash "  # noqa: S608
-                 f"FROM row_text JOIN header_text USING ({keys}) GROUP BY {keys}")
-        hashed = con.sql(query).pl()
-    result: pl.DataFrame = hashed.with_columns([pl.col(k).cast(std.schema[k]) for k in group])
-    return result
-
-
-def _row_problems(std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
-    """Problems that need several rows to see: duplicate keys, inconsistent declaration headers."""
-    parts = [pl.DataFrame(schema=PROBLEM_SCHEMA)]
-    key = list(fmt.key)
-    dupes = std.filter(pl.struct(key).is_duplicated() & pl.all_horizontal(pl.col(k).is_not_null() for k in key))
-    if dupes.height:
-        parts.append(dupes.select(
-            pl.col(ROW), pl.lit(key[-1]).alias("field"), pl.lit(Problem.DUPLICATE_KEY.value).alias("code"),
-            pl.format("{} {} appears more than once in the file", pl.lit(" + ".join(key)),
-                      pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")).alias("message"),
-        ))
-    if fmt.group:
-        headers = [f.name for f in fmt.header_fields if f.name not in fmt.group]
-        # One pass finds the rare records whose items disagree; only those are examined field by field.
-        suspects = std.group_by(list(fmt.group)).agg(pl.struct(headers).n_unique().alias("variants")) \
-            .filter(pl.col("variants") > 1).drop("variants")
-        if suspects.height:
-            varying = std.join(suspects, on=list(fmt.group), nulls_equal=True).group_by(list(fmt.group)).agg(
-                [(pl.col(h).n_unique() > 1).alias(h) for h in headers]
-            ).with_columns(
-                pl.concat_str([pl.when(pl.col(h)).then(pl.lit(h)) for h in headers], separator=", ",
-                              ignore_nulls=True).alias("fields")
-            )
-            parts.append(std.join(varying.select(*fmt.group, "fields"), on=list(fmt.group)).select(
-                pl.col(ROW), pl.col("fields").str.split(", ").list.first().alias("field"),
-                pl.lit(Problem.INCONSISTENT_HEADER.value).alias("code"),
-                pl.format("items of declaration {} disagree on {}", pl.col(fmt.group[0]), pl.col("fields"))
-                .alias("message"),
-            ))
-    return pl.concat(parts)
-
-
-@dataclass
-class Prepared:
-    """A chunk checked and hashed, ready to be stored; computing it needs no database."""
-
-    chunk: Chunk
-    std: pl.DataFrame
-    problems: pl.DataFrame
-    hashes: pl.DataFrame
-
-
-def prepare(chunk: Chunk, fmt: RecordFormat) -> Prepared:
-    checked = validate(chunk.frame, fmt)
-    problems = pl.concat([checked.problems, _row_problems(checked.clean, fmt)])
-    return Prepared(chunk, checked.clean, problems, _record_hashes(checked.clean, fmt))
-
-
 def _ahead(items: Iterator[T], stop: threading.Event) -> Iterator[T]:
     """Produces the next item in a background thread while the caller works on the current one.
 
@@ -182,150 +97,6 @@ def _ahead(items: Iterator[T], stop: threading.Event) -> Iterator[T]:
             assert isinstance(value, BaseException)
             raise value
         yield value  # type: ignore[misc]
-
-
-@dataclass
-class _Outcome:
-    stored: int
-    duplicate: int
-    quarantined: int
-
-
-class BatchLoader:
-    """Stores the chunks of one file as one batch."""
-
-    def __init__(self, engine: Engine, fmt: RecordFormat, batch_id: int, resolves: dict[int, int] | None) -> None:
-        self.engine = engine
-        self.fmt = fmt
-        self.batch_id = batch_id
-        # source row -> quarantine id it fixes (replay of an exported quarantine file)
-        self.resolves = resolves or {}
-        self.table = tables.declarations if fmt.kind is RecordKind.DECLARATIONS else tables.record_tables[fmt.kind]
-
-    def _quarantine_rows(self, raw: pl.DataFrame, problems: pl.DataFrame, bad_rows: list[BadRow],
-                         group_rejects: pl.DataFrame) -> list[dict[str, object]]:
-        now = datetime.now(UTC)
-        key_cols = list(_group_key(self.fmt))
-        entries: list[dict[str, object]] = []
-        if problems.height or group_rejects.height:
-            listed = pl.concat([problems, group_rejects]).group_by(ROW, maintain_order=True).agg(
-                pl.struct("field", "code", "message").alias("errors"))
-            joined = listed.join(raw, on=ROW, how="left")
-            for rec in joined.iter_rows(named=True):
-                errors = rec.pop("errors")
-                row = rec.pop(ROW)
-                key = " / ".join(str(rec.get(k)) for k in key_cols)
-                entries.append({
-                    "batch_id": self.batch_id, "kind": self.fmt.kind.value, "source_row": row,
-                    "record_key": key[:500], "field": errors[0]["field"][:64], "code": errors[0]["code"],
-                    "message": errors[0]["message"], "errors": orjson.dumps(errors).decode(),
-                    "raw": orjson.dumps(rec, default=str).decode(), "status": "open", "created_at": now,
-                })
-        for bad in bad_rows:
-            error = {"field": bad.field, "code": bad.code.value, "message": bad.message}
-            entries.append({
-                "batch_id": self.batch_id, "kind": self.fmt.kind.value, "source_row": bad.row,
-                "record_key": bad.key[:500] if bad.key is not None else None,
-                "field": bad.field, "code": bad.code.value, "message": bad.message,
-                "errors": orjson.dumps([error]).decode(), "raw": bad.raw, "status": "open", "created_at": now,
-            })
-        return entries
-
-    def load(self, conn: Connection, prepared: Prepared) -> _Outcome:
-        """Stores a prepared chunk inside the caller's transaction; returns what happened to its rows."""
-        fmt = self.fmt
-        chunk, std, problems, hashes = prepared.chunk, prepared.std, prepared.problems, prepared.hashes
-        raw = chunk.frame
-        group = list(_group_key(fmt))
-
-        # Records whose key is already stored: identical ones are duplicates, others conflicts.
-        stored = existing(conn, self.table, tuple(group), hashes)
-        if stored.height:
-            stored = stored.rename({"record_hash": "stored_hash", "batch_id": "stored_batch"})
-            compare = hashes.with_columns([pl.col(k).cast(pl.String) for k in group]).join(stored, on=group)
-            conflicts = compare.filter(pl.col("record_hash") != pl.col("stored_hash"))
-            duplicates = compare.filter(pl.col("record_hash") == pl.col("stored_hash")).select(group)
-            if conflicts.height:
-                rows = std.with_columns([pl.col(k).cast(pl.String) for k in group]).join(
-                    conflicts, on=group).select(
-                    pl.col(ROW), pl.lit(group[0]).alias("field"),
-                    pl.when(pl.col("stored_batch") == self.batch_id)
-                    .then(pl.lit(Problem.SPLIT_DECLARATION.value))
-                    .otherwise(pl.lit(Problem.CONFLICTS_WITH_STORED.value)).alias("code"),
-                    pl.when(pl.col("stored_batch") == self.batch_id)
-                    .then(pl.format("items of {} are not contiguous in the file; part was stored from earlier "
-                                    "rows", pl.col(group[0])))
-                    .otherwise(pl.format("{} {} is already stored (batch {}) with different content; "
-                                         "amend it there instead", pl.lit(group[0]), pl.col(group[0]),
-                                         pl.col("stored_batch"))).alias("message"),
-                )
-                problems = pl.concat([problems, rows])
-        else:
-            duplicates = pl.DataFrame(schema={k: pl.String for k in group})
-
-        # A record with any bad row is rejected whole; its other rows say why.
-        bad_keys = std.join(problems.select(ROW).unique(), on=ROW).select(group)
-        unreadable = [b.key for b in chunk.bad_rows if b.key is not None]
-        if unreadable and len(group) == 1:
-            bad_keys = pl.concat([bad_keys, pl.DataFrame({group[0]: unreadable}).cast(bad_keys.schema)])
-        bad_keys = bad_keys.unique()
-        rejected = std.join(bad_keys, on=group, how="semi", nulls_equal=True)
-        reasons = problems.join(std.select(ROW, *group), on=ROW).select(*group, "message", ROW)
-        if unreadable and len(group) == 1:
-            keyed = [b for b in chunk.bad_rows if b.key is not None]
-            reasons = pl.concat([reasons, pl.DataFrame(
-                {group[0]: [b.key for b in keyed], "message": [b.message for b in keyed], ROW: [b.row for b in keyed]},
-                schema={group[0]: pl.String, "message": pl.String, ROW: pl.Int64}).cast(reasons.schema)])
-        first_error = reasons.sort(ROW).group_by(group).agg(
-            pl.col("message").first().alias("why"), pl.col(ROW).min().alias("bad_row"))
-        group_rejects = rejected.join(problems.select(ROW).unique(), on=ROW, how="anti").join(
-            first_error, on=group).select(
-            pl.col(ROW), pl.lit(group[0]).alias("field"), pl.lit(Problem.DECLARATION_REJECTED.value).alias("code"),
-            pl.format("rejected with row {} of the same record: {}", pl.col("bad_row"), pl.col("why"))
-            .alias("message"),
-        )
-        entries = self._quarantine_rows(raw.filter(pl.col(ROW).is_in(rejected.get_column(ROW).implode())),
-                                        problems.join(std.select(ROW), on=ROW, how="semi"),
-                                        chunk.bad_rows, group_rejects)
-        if entries:
-            conn.execute(insert(tables.quarantine), entries)
-
-        good = std.join(bad_keys, on=group, how="anti", nulls_equal=True)
-        dup_rows = good.with_columns([pl.col(k).cast(pl.String) for k in group]).join(duplicates, on=group,
-                                                                                        how="semi")
-        new = good.join(dup_rows.select(ROW), on=ROW, how="anti").join(hashes, on=group)
-        new = new.with_columns(pl.lit(self.batch_id).alias("batch_id"))
-        self._store(conn, new)
-        self._settle(conn, good.get_column(ROW),
-                     rejected.get_column(ROW).to_list() + [b.row for b in chunk.bad_rows])
-        return _Outcome(stored=new.height, duplicate=dup_rows.height,
-                        quarantined=rejected.height + len(chunk.bad_rows))
-
-    def _store(self, conn: Connection, new: pl.DataFrame) -> None:
-        if new.height == 0:
-            return
-        if self.fmt.kind is not RecordKind.DECLARATIONS:
-            copy_rows(conn, self.table, new.rename({ROW: "source_row"}))
-            return
-        headers = new.sort(ROW).group_by("declaration_id", maintain_order=True).agg(
-            pl.all().exclude("item_no").first(), pl.len().alias("n_items"), pl.col(ROW).min().alias("source_row"))
-        copy_rows(conn, tables.declarations, headers)
-        copy_rows(conn, tables.declaration_items, new.rename({ROW: "source_row"}))
-        containers = headers.select(
-            "declaration_id", pl.col("container_numbers").str.split(";").alias("container_number")
-        ).explode("container_number").drop_nulls().unique()
-        copy_rows(conn, tables.declaration_containers, containers)
-
-    def _settle(self, conn: Connection, passed: pl.Series, failed: list[int]) -> None:
-        """In a replay, marks entries whose rows now pass as resolved, and those failing again as superseded
-        by their new entry, so each rejected row has exactly one open entry."""
-        if not self.resolves:
-            return
-        for status, rows in (("resolved", passed.to_list()), ("superseded", failed)):
-            ids = [self.resolves[r] for r in rows if r in self.resolves]
-            for start in range(0, len(ids), 500):
-                conn.execute(update(tables.quarantine).where(tables.quarantine.c.id.in_(ids[start:start + 500]))
-                             .values(status=status, resolved_batch_id=self.batch_id))
 
 
 def _carry_split(chunk: Chunk, fmt: RecordFormat) -> tuple[Chunk, Chunk | None]:
@@ -409,6 +180,7 @@ def ingest_file(
     cursor = skip
     status, error = "completed", None
     stop = threading.Event()
+    crash: Exception | None = None
 
     def prepared_chunks() -> Iterator[Prepared]:
         carry: Chunk | None = None
@@ -425,6 +197,10 @@ def ingest_file(
         status, error = "interrupted", f"interrupted by the user after row {cursor}; run the same command to resume"
     except IngestError as exc:
         status, error = "failed", str(exc)
+    except Exception as exc:
+        # An unexpected fault (database gone, disk full): the batch is marked so, then the error goes on.
+        crash = exc
+        status, error = "failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     finally:
         stop.set()
     with engine.begin() as conn:
@@ -433,6 +209,10 @@ def ingest_file(
         final = conn.execute(select(b).where(b.c.id == batch_id)).mappings().one()
     report = BatchReport(batch_id, shown_path, reader.kind.value, source_format, status, sha, final["rows_read"],
                          final["rows_stored"], final["rows_duplicate"], final["rows_quarantined"], skip, error or "")
+    log.info("batch %s %s: read %s, stored %s, duplicate %s, quarantined %s", batch_id, status,
+             report.rows_read, report.rows_stored, report.rows_duplicate, report.rows_quarantined)
+    if crash is not None:
+        raise crash
     if status == "interrupted":
         raise IngestInterrupted(error)
     if status == "failed":
