@@ -1,0 +1,55 @@
+"""EDIFACT CUSDEC files as chunks of flat declaration rows; the parsing is in `edifact`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+
+from cintel.domain.records import RecordKind, record_format
+from cintel.ingest.problems import IngestError, Problem
+from cintel.ingest.rows import BadRow, Chunk, ReadOptions, _frame, _name, _text_encoding, printable
+
+
+class CusdecReader:
+    """EDIFACT CUSDEC declarations, mapped item by item to the flat declaration format."""
+
+    def __init__(self, path: Path, options: ReadOptions) -> None:
+        self.path = path
+        self.options = options
+        self.kind = RecordKind.DECLARATIONS
+        self.fmt = record_format(self.kind)
+        if options.kind not in (None, RecordKind.DECLARATIONS):
+            raise IngestError("EDIFACT files carry declarations (CUSDEC) only")
+        if options.encoding is not None:
+            _text_encoding(options.encoding, "latin-1")
+        if path.stat().st_size == 0:
+            raise IngestError(f"{_name(path)}: the file is empty")
+
+    def chunks(self, skip: int = 0) -> Iterator[Chunk]:
+        from cintel.ingest.edifact import EdifactError, read_cusdec
+
+        columns = [f.name for f in self.fmt.fields]
+        records = read_cusdec(self.path, self.options.encoding)
+        try:
+            for _ in islice(records, skip):
+                pass
+            while True:
+                batch = list(islice(records, self.options.chunk_rows))
+                if not batch:
+                    return
+                data: dict[str, list[str | None]] = {c: [] for c in columns}
+                rows: list[int] = []
+                bad: list[BadRow] = []
+                for rec in batch:
+                    if rec.values is None:
+                        where, code, message = rec.error or ("(message)", "EDIFACT_ERROR", "unreadable message")
+                        bad.append(BadRow(rec.line, Problem.EDIFACT_ERROR, printable(f"{code}: {message}"),
+                                          printable(rec.raw), printable(where)))
+                        continue
+                    rows.append(rec.line)
+                    for c in columns:
+                        data[c].append(rec.values.get(c))
+                yield Chunk(_frame(columns, data, rows), bad, len(batch))
+        except EdifactError as exc:
+            raise IngestError(f"{_name(self.path)}: {printable(exc)}") from None

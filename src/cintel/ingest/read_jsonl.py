@@ -1,0 +1,197 @@
+"""JSON Lines: one JSON object per line."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from cintel.domain.records import record_format
+from cintel.ingest.problems import IngestError, Problem
+from cintel.ingest.rows import (
+    _SURROGATE,
+    BadRow,
+    Chunk,
+    ReadOptions,
+    _check_sample,
+    _frame,
+    _is_utf8,
+    _name,
+    _read_sample,
+    _resolve_kind,
+    _text_encoding,
+    printable,
+)
+
+
+class _Unreadable(ValueError):
+    """A line that is not a JSON value; the message says why."""
+
+
+def _json_float(text: str) -> float | str:
+    """A JSON number as a float, or its text when it does not fit one (1e400), so the check can name it."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def _json_scalar(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # 85171200.0 from a float column is the code 85171200, not 85171200.0 (whose '.' a check would drop).
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    raise ValueError("holds a nested object or list; expected text, a number or a list of them")
+
+
+def _json_value(value: object) -> str | None:
+    """A JSON value as the text a flat field holds; lists become ';'-separated, nulls in them dropped."""
+    if isinstance(value, list):
+        items = [text for text in (_json_scalar(v) for v in value) if text is not None]
+        return ";".join(items) if items else None
+    return _json_scalar(value)
+
+
+def _strings(obj: dict[str, Any]) -> Iterator[str]:
+    for key, value in obj.items():
+        yield key
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list):
+            yield from (v for v in value if isinstance(v, str))
+
+
+class JsonLinesReader:
+    """One JSON object per line; UTF-8 unless --encoding says otherwise."""
+
+    def __init__(self, path: Path, options: ReadOptions) -> None:
+        self.path = path
+        self.options = options
+        self.encoding = _text_encoding(options.encoding, "utf-8")
+        self.binary = _is_utf8(self.encoding)  # UTF-8 lines go to orjson as bytes, without decoding first
+        sample = _read_sample(path)
+        _check_sample(path, sample, "utf-8-sig" if self.binary else self.encoding, options.encoding)
+        first: dict[str, Any] | None = None
+        with self._open() as fh:
+            try:
+                for line in islice(self._lines(fh), 1000):
+                    try:
+                        obj = self._load(line)
+                    except _Unreadable:
+                        continue
+                    if isinstance(obj, dict):
+                        first = obj
+                        break
+            except UnicodeDecodeError as exc:
+                raise IngestError(f"{_name(path)}: not valid {self.encoding}: {exc.reason}; pass --encoding") from None
+        if first is None and options.kind is None:
+            raise IngestError(f"{_name(path)}: no JSON object found in the first 1000 lines; is it JSON Lines?")
+        self.kind = _resolve_kind([printable(k) for k in first or {}], options.kind, path)
+        self.fmt = record_format(self.kind)
+        self.columns = [f.name for f in self.fmt.fields]
+
+    def _open(self) -> IO[Any]:
+        if self.binary:
+            return self.path.open("rb")
+        return self.path.open("r", encoding=self.encoding, errors="strict")
+
+    @staticmethod
+    def _lines(fh: IO[Any]) -> Iterator[bytes | str]:
+        """Non-blank lines, without a byte order mark on the first."""
+        for n, line in enumerate(fh):
+            if n == 0:
+                line = line.removeprefix(codecs.BOM_UTF8 if isinstance(line, bytes) else "\ufeff")
+            if line.strip():
+                yield line
+
+    @staticmethod
+    def _load(line: bytes | str) -> Any:
+        """The JSON value of a line; raises _Unreadable saying why there is none."""
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            error = exc
+        if isinstance(line, bytes):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _Unreadable(f"is not valid UTF-8 (byte 0x{line[exc.start]:02x} at position {exc.start}); "
+                                  "if the file is Latin-1, pass --encoding latin-1") from None
+        else:
+            text = line
+        # orjson refuses NaN, Infinity and numbers beyond a double; read them as their text for the checks.
+        try:
+            obj = json.loads(text, parse_constant=str, parse_float=_json_float, parse_int=str)
+        except (ValueError, RecursionError):
+            raise _Unreadable(f"is not valid JSON: {error}") from None
+        if isinstance(obj, dict) and any(_SURROGATE.search(s) for s in _strings(obj)):
+            raise _Unreadable("is not valid JSON: it escapes half of a UTF-16 surrogate pair (\\ud800-\\udfff)")
+        return obj
+
+    def _parse(self, row_no: int, line: bytes | str) -> dict[str, str | None] | BadRow:
+        raw = printable((line.decode("utf-8", errors="backslashreplace") if isinstance(line, bytes) else line)
+                    .rstrip("\r\n"))
+        try:
+            obj = self._load(line)
+        except _Unreadable as exc:
+            return BadRow(row_no, Problem.MALFORMED_ROW, f"line {row_no} {exc}", raw)
+        if not isinstance(obj, dict):
+            return BadRow(row_no, Problem.MALFORMED_ROW, f"line {row_no} is not a JSON object", raw)
+        key = None
+        if self.fmt.group:
+            try:
+                group = _json_scalar(obj.get(self.fmt.group[0]))
+                key = printable(group.strip()) if group is not None else None
+            except ValueError:
+                key = None
+        unknown = [k for k in obj if k not in self.fmt.field_map]
+        if unknown and not self.options.ignore_extra_columns:
+            return BadRow(row_no, Problem.UNKNOWN_FIELD,
+                          f"line {row_no} has unknown field(s): {', '.join(repr(k)[:40] for k in unknown[:5])}",
+                          raw, printable(unknown[0])[:64], key)
+        values: dict[str, str | None] = {}
+        for name in self.columns:
+            try:
+                values[name] = _json_value(obj.get(name))
+            except ValueError as exc:
+                return BadRow(row_no, Problem.MALFORMED_ROW, f"line {row_no}: {name} {exc}", raw, name, key)
+        return values
+
+    def chunks(self, skip: int = 0) -> Iterator[Chunk]:
+        with self._open() as fh:
+            lines = self._lines(fh)
+            row_no = skip
+            try:
+                for _ in islice(lines, skip):
+                    pass
+                while True:
+                    batch = list(islice(lines, self.options.chunk_rows))
+                    if not batch:
+                        return
+                    data: dict[str, list[str | None]] = {c: [] for c in self.columns}
+                    rows: list[int] = []
+                    bad: list[BadRow] = []
+                    for line in batch:
+                        row_no += 1
+                        parsed = self._parse(row_no, line)
+                        if isinstance(parsed, BadRow):
+                            bad.append(parsed)
+                            continue
+                        rows.append(row_no)
+                        for c in self.columns:
+                            data[c].append(parsed[c])
+                    yield Chunk(_frame(self.columns, data, rows), bad, len(batch))
+            except UnicodeDecodeError as exc:
+                raise IngestError(f"{_name(self.path)}: not valid {self.encoding} after line {row_no}: "
+                                  f"{exc.reason}; pass --encoding") from None
