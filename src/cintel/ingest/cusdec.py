@@ -27,12 +27,12 @@ from cintel.ingest.edifact import (
     EdifactError,
     EdifactRecord,
     Element,
-    _get,
-    _message_error,
-    _parse_segment,
-    _raw,
-    _Seg,
-    _Syntax,
+    Seg,
+    Syntax,
+    element_value,
+    message_error,
+    message_text,
+    parse_segment,
 )
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in DECLARATIONS.fields)
@@ -63,7 +63,7 @@ class _Parsed:
     elements: list[Element]
 
     def get(self, i: int, j: int = 0) -> str | None:
-        return _get(self.elements, i, j)
+        return element_value(self.elements, i, j)
 
     def text(self, i: int, first: int = 0, last: int = 99) -> str | None:
         """Components first..last of element i joined without separator (long texts are cut in pieces)."""
@@ -82,18 +82,18 @@ class _Unmappable(Exception):
         self.line, self.where, self.code, self.text = line, where, code, text
 
 
-def _message_records(number: int, segs: list[_Seg], syntax: _Syntax) -> list[EdifactRecord]:
+def message_records(number: int, segs: list[Seg], syntax: Syntax) -> list[EdifactRecord]:
     """The records of one complete UNH..UNT message: one per item, or one error."""
     parsed: list[_Parsed] = []
     for seg in segs:
         if seg.oversized:
-            return [_message_error(number, segs, seg.ordinal, seg.tag, "EDIFACT_SEGMENT_TOO_LONG",
+            return [message_error(number, segs, seg.ordinal, seg.tag, "EDIFACT_SEGMENT_TOO_LONG",
                                    f"segment {seg.ordinal} ({seg.tag}) has {seg.oversized:,} characters, more "
                                    f"than the {MAX_SEGMENT_CHARS:,} allowed (a missing segment terminator?)")]
         try:
-            tag, elements = _parse_segment(seg.content, syntax)
+            tag, elements = parse_segment(seg.content, syntax)
         except Exception as exc:  # pydifact raises several types (EDISyntaxError, ValueError, ...)
-            return [_message_error(number, segs, seg.ordinal, seg.tag or "?", "EDIFACT_SYNTAX",
+            return [message_error(number, segs, seg.ordinal, seg.tag or "?", "EDIFACT_SYNTAX",
                                    f"segment {seg.ordinal} cannot be read: {exc}")]
         parsed.append(_Parsed(seg.ordinal, tag, elements))
     declaration = next((p.get(1) for p in parsed if p.tag == "BGM"), None)
@@ -101,8 +101,8 @@ def _message_records(number: int, segs: list[_Seg], syntax: _Syntax) -> list[Edi
         _check_envelope(parsed)
         rows = _map_cusdec(parsed)
     except _Unmappable as exc:
-        return [_message_error(number, segs, exc.line, exc.where, exc.code, exc.text, declaration)]
-    raw = _raw(segs)
+        return [message_error(number, segs, exc.line, exc.where, exc.code, exc.text, declaration)]
+    raw = message_text(segs)
     return [EdifactRecord(line, values, None, raw) for line, values in rows]
 
 
@@ -304,7 +304,7 @@ def write_cusdec(items: pl.DataFrame, path: Path, *, prepared_at: datetime | Non
         groups.setdefault(key, []).append(row)
         latin1 = latin1 and all(not isinstance(v, str) or v.isascii() or _fits_latin1(v) for v in row.values())
     charset, version, codec = ("UNOC", "3", "latin-1") if latin1 else ("UNOW", "4", "utf-8")
-    syntax = _Syntax()
+    syntax = Syntax()
     serializer = Serializer(syntax.characters())
     now = prepared_at or datetime.now(UTC)
     reference = now.strftime("%y%m%d%H%M%S")

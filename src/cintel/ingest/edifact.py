@@ -83,7 +83,7 @@ class EdifactRecord:
 
 
 @dataclass(frozen=True)
-class _Syntax:
+class Syntax:
     """Service characters of an interchange, from UNA or the defaults."""
 
     component: str = ":"
@@ -97,14 +97,14 @@ class _Syntax:
 
 
 @cache
-def _characters(syntax: _Syntax) -> Characters:
+def _characters(syntax: Syntax) -> Characters:
     release = syntax.release or _NO_RELEASE
     return Characters(  # type: ignore[no-untyped-call]
         syntax.component, syntax.data, syntax.decimal, release, " ", syntax.terminator)
 
 
 @dataclass(frozen=True)
-class _Seg:
+class Seg:
     """A segment as cut from the text, before parsing."""
 
     ordinal: int
@@ -162,7 +162,7 @@ def _sniff_charset(head: str) -> str:
     return charset
 
 
-def _header(text: str) -> tuple[_Syntax, int, str | None]:
+def _header(text: str) -> tuple[Syntax, int, str | None]:
     """Service characters, characters taken by BOM/white space/UNA, and the UNB character set.
 
     Raises ``EdifactError`` unless the text starts with UNA or UNB.
@@ -171,7 +171,7 @@ def _header(text: str) -> tuple[_Syntax, int, str | None]:
     skipped = len(text) - len(body)
     if not body:
         raise EdifactError("the file is empty: no EDIFACT interchange (UNB segment) found")
-    syntax, consumed = _Syntax(), 0
+    syntax, consumed = Syntax(), 0
     if body.startswith("UNA"):
         syntax = _una(body[:9])
         consumed = skipped + 9
@@ -187,7 +187,7 @@ def _header(text: str) -> tuple[_Syntax, int, str | None]:
     return syntax, consumed, element[: min(ends)].strip().upper() if ends else None
 
 
-def _una(una: str) -> _Syntax:
+def _una(una: str) -> Syntax:
     """Service characters from a UNA service string advice, checked for sense."""
     if len(una) < 9:
         raise EdifactError("segment 1 (UNA): the service string advice is cut short (it needs 6 characters)")
@@ -200,7 +200,7 @@ def _una(una: str) -> _Syntax:
     if decimal not in ".,":
         raise EdifactError(f"segment 1 (UNA): decimal mark {decimal!r} must be '.' or ','")
     # A space as release character would release every following character; read it as "none".
-    return _Syntax(component, data, decimal, None if release == " " else release, terminator)
+    return Syntax(component, data, decimal, None if release == " " else release, terminator)
 
 
 def _decode(blocks: Iterable[bytes], codec: str) -> Iterator[str]:
@@ -219,7 +219,7 @@ def _decode(blocks: Iterable[bytes], codec: str) -> Iterator[str]:
         raise EdifactError(f"the file cannot be decoded as {codec}: {exc.reason}") from None
 
 
-def _checked(segments: Iterable[_Seg], charset: str, codec: str) -> Iterator[_Seg]:
+def _checked(segments: Iterable[Seg], charset: str, codec: str) -> Iterator[Seg]:
     """Pass segments on, stopping at the first one that held bytes the character set lacks."""
     for seg in segments:
         if bad := _UNDECODABLE.search(seg.raw):
@@ -230,7 +230,7 @@ def _checked(segments: Iterable[_Seg], charset: str, codec: str) -> Iterator[_Se
         yield seg
 
 
-def _split_segments(chunks: Iterable[str], syntax: _Syntax, ordinal: int) -> Iterator[_Seg]:
+def _split_segments(chunks: Iterable[str], syntax: Syntax, ordinal: int) -> Iterator[Seg]:
     """Cut text into segments at unreleased terminators, holding at most one segment in memory."""
     term, release = syntax.terminator, syntax.release
     ws = _WS.replace(term, "")
@@ -238,7 +238,7 @@ def _split_segments(chunks: Iterable[str], syntax: _Syntax, ordinal: int) -> Ite
     head, skipped = "", 0  # an over-long segment: its kept beginning, and how much of it was consumed
     pending = ""  # raw text of empty segments ('' or trailing blanks), kept with the next segment
 
-    def make(raw: str, complete: bool) -> _Seg | None:
+    def make(raw: str, complete: bool) -> Seg | None:
         nonlocal pending, head, skipped, ordinal
         size = skipped + len(raw) - (len(head) - len(head.lstrip(ws))) - (1 if complete else 0)
         if skipped:  # keep the beginning and say what is missing, so quarantine shows the segment
@@ -251,7 +251,7 @@ def _split_segments(chunks: Iterable[str], syntax: _Syntax, ordinal: int) -> Ite
         ends = [i for i in (content.find(syntax.data), content.find(syntax.component)) if i >= 0]
         # The tag goes into messages: make a garbage "tag" printable, so every message stays one line.
         tag = "".join(c if c.isprintable() else "?" for c in content[: min(ends, default=len(content))][:8])
-        seg = _Seg(ordinal, tag, content, raw, complete, size if skipped else 0)
+        seg = Seg(ordinal, tag, content, raw, complete, size if skipped else 0)
         ordinal += 1
         head, skipped = "", 0
         return seg
@@ -293,29 +293,29 @@ def _split_segments(chunks: Iterable[str], syntax: _Syntax, ordinal: int) -> Ite
 # ---------------------------------------------------------------- reading: envelope and messages
 
 
-def _interchange_records(segments: Iterator[_Seg], syntax: _Syntax) -> Iterator[EdifactRecord]:
+def _interchange_records(segments: Iterator[Seg], syntax: Syntax) -> Iterator[EdifactRecord]:
     """Group segments into UNH..UNT messages, check the envelope, map each message."""
-    from cintel.ingest.cusdec import _message_records  # cusdec builds on this module: imported on use
+    from cintel.ingest.cusdec import message_records  # cusdec builds on this module: imported on use
 
     unb = next(segments, None)
     if unb is None or unb.tag != "UNB":  # _header checked the text; this guards odd separators
         raise EdifactError("not an EDIFACT interchange: it does not start with a UNB header")
-    message: list[_Seg] = []
+    message: list[Seg] = []
     size = messages = 0
-    stray: list[_Seg] = []  # consecutive segments outside any message, reported together
-    unz: _Seg | None = None
+    stray: list[Seg] = []  # consecutive segments outside any message, reported together
+    unz: Seg | None = None
 
     def close(reason: str | None) -> Iterator[EdifactRecord]:
         nonlocal message, size
         if message:
             if reason is not None:
-                yield _message_error(messages, message, message[0].ordinal, "UNT", "EDIFACT_TRUNCATED", reason)
+                yield message_error(messages, message, message[0].ordinal, "UNT", "EDIFACT_TRUNCATED", reason)
             elif size > MAX_MESSAGE_CHARS:
-                yield _message_error(messages, message, message[0].ordinal, "UNH", "EDIFACT_MESSAGE_TOO_LARGE",
+                yield message_error(messages, message, message[0].ordinal, "UNH", "EDIFACT_MESSAGE_TOO_LARGE",
                                      f"the message is longer than {MAX_MESSAGE_CHARS:,} characters; "
                                      "only its beginning is kept")
             else:
-                yield from _message_records(messages, message, syntax)
+                yield from message_records(messages, message, syntax)
         message, size = [], 0
 
     def flush_stray() -> Iterator[EdifactRecord]:
@@ -361,38 +361,39 @@ def _interchange_records(segments: Iterator[_Seg], syntax: _Syntax) -> Iterator[
     _check_trailer(unb, unz, messages, syntax)
 
 
-def _check_trailer(unb: _Seg, unz: _Seg | None, messages: int, syntax: _Syntax) -> None:
+def _check_trailer(unb: Seg, unz: Seg | None, messages: int, syntax: Syntax) -> None:
     """Log what is wrong with UNZ; every message was already read, so this is not fatal."""
     if unz is None or not unz.complete:
         logger.warning("EDIFACT interchange has no UNZ trailer: the file may be truncated after message %d",
                        messages)
         return
     try:
-        _, trailer = _parse_segment(unz.content, syntax)
-        _, header = _parse_segment(unb.content, syntax)
+        _, trailer = parse_segment(unz.content, syntax)
+        _, header = parse_segment(unb.content, syntax)
     except Exception:  # hostile input: any parser failure here only means "cannot check"
         logger.warning("EDIFACT UNZ at segment %d cannot be read", unz.ordinal)
         return
-    if _get(trailer, 0) != str(messages):
+    if element_value(trailer, 0) != str(messages):
         logger.warning("EDIFACT UNZ at segment %d counts %s messages, the file has %d",
-                       unz.ordinal, _get(trailer, 0), messages)
-    if _get(trailer, 1) != _get(header, 4):
-        logger.warning("EDIFACT UNZ reference %r differs from UNB reference %r", _get(trailer, 1), _get(header, 4))
+                       unz.ordinal, element_value(trailer, 0), messages)
+    if element_value(trailer, 1) != element_value(header, 4):
+        logger.warning("EDIFACT UNZ reference %r differs from UNB reference %r",
+                       element_value(trailer, 1), element_value(header, 4))
 
 
-def _message_error(number: int, segs: list[_Seg], line: int, where: str, code: str,
+def message_error(number: int, segs: list[Seg], line: int, where: str, code: str,
                    text: str, declaration: str | None = None) -> EdifactRecord:
     label = f"message {number} (UNH at segment {segs[0].ordinal}"
     label += f", declaration {declaration})" if declaration else ")"
     text = " ".join(text.split())[:300]
-    return EdifactRecord(line, None, (where, code, f"{label}: {text}"), _raw(segs))
+    return EdifactRecord(line, None, (where, code, f"{label}: {text}"), message_text(segs))
 
 
-def _raw(segs: list[_Seg]) -> str:
+def message_text(segs: list[Seg]) -> str:
     return "".join(s.raw for s in segs).strip(_WS)
 
 
-def _parse_segment(content: str, syntax: _Syntax) -> tuple[str, list[Element]]:
+def parse_segment(content: str, syntax: Syntax) -> tuple[str, list[Element]]:
     """Tag and elements of one segment, by pydifact's tokenizer and segment factory."""
     tokens = Tokenizer().get_tokens(content + syntax.terminator, syntax.characters())
     raws = list(_PARSER.convert_tokens_to_raw_segments(tokens))
@@ -406,7 +407,7 @@ def _parse_segment(content: str, syntax: _Syntax) -> tuple[str, list[Element]]:
     return segment.tag, list(segment.elements)
 
 
-def _get(elements: list[Element], i: int, j: int = 0) -> str | None:
+def element_value(elements: list[Element], i: int, j: int = 0) -> str | None:
     if i >= len(elements):
         return None
     element = elements[i]

@@ -12,18 +12,18 @@ from typing import IO
 from cintel.domain.records import RecordKind, record_format
 from cintel.ingest.problems import IngestError, Problem
 from cintel.ingest.rows import (
-    _SURROGATE,
+    SURROGATE,
     BadRow,
     Chunk,
     ReadOptions,
-    _check_sample,
-    _frame,
-    _name,
-    _read_sample,
-    _resolve_kind,
-    _text_encoding,
     check_columns,
+    check_sample,
+    fname,
     printable,
+    read_sample,
+    resolve_kind,
+    string_frame,
+    text_encoding,
 )
 from cintel.settings import get_settings
 
@@ -52,7 +52,7 @@ def _recording(lines: Iterable[str], taken: list[str]) -> Iterator[str]:
 def _undecodable(lines: list[str]) -> str | None:
     """The first undecodable character in lines read with surrogateescape, if any."""
     for line in lines:
-        if not line.isascii() and (found := _SURROGATE.search(line)):
+        if not line.isascii() and (found := SURROGATE.search(line)):
             return found.group()
     return None
 
@@ -67,10 +67,10 @@ class CsvReader:
     def __init__(self, path: Path, options: ReadOptions) -> None:
         self.path = path
         self.options = options
-        self.encoding = _text_encoding(options.encoding, "utf-8-sig")
+        self.encoding = text_encoding(options.encoding, "utf-8-sig")
         delimiter = _delimiter(options.delimiter)
-        sample = _read_sample(path)
-        _check_sample(path, sample, self.encoding, options.encoding)
+        sample = read_sample(path)
+        check_sample(path, sample, self.encoding, options.encoding)
         text = sample.decode(self.encoding, errors="replace").lstrip("\ufeff")
         header_line = _LINE_BREAK.split(text.lstrip(), maxsplit=1)[0]  # the first line that is not blank
         scores = self._delimiter_scores(header_line)
@@ -79,9 +79,9 @@ class CsvReader:
         header = next(csv.reader([header_line], delimiter=self.delimiter), [])
         self.header = [h.strip().lstrip("\ufeff") for h in header]
         if delimiter and len(self.header) == 1 and sniffed != delimiter and scores[sniffed] > 1:
-            raise IngestError(f"{_name(path)}: with --delimiter {printable(repr(delimiter))} the header is one column; "
+            raise IngestError(f"{fname(path)}: with --delimiter {printable(repr(delimiter))} the header is one column; "
                               f"the file looks {sniffed!r}-separated")
-        self.kind = _resolve_kind(self.header, options.kind, path)
+        self.kind = resolve_kind(self.header, options.kind, path)
         self.fmt = record_format(self.kind)
         self.columns = check_columns(self.header, self.fmt, options.ignore_extra_columns, path)
 
@@ -121,10 +121,10 @@ class CsvReader:
                 return
             except csv.Error as exc:
                 if "field limit" in str(exc):
-                    raise IngestError(f"{_name(self.path)}: row {row_no + 1} has a field longer than {limit:,} "
+                    raise IngestError(f"{fname(self.path)}: row {row_no + 1} has a field longer than {limit:,} "
                                       "characters (CINTEL_CSV_FIELD_LIMIT); is a quote not closed?") from None
                 if not header_seen:
-                    raise IngestError(f"{_name(self.path)}: cannot parse the header row: {exc}") from None
+                    raise IngestError(f"{fname(self.path)}: cannot parse the header row: {exc}") from None
                 row_no += 1
                 raw = "".join(taken)
                 taken.clear()
@@ -176,7 +176,7 @@ class CsvReader:
                             data[c].append(record[p])
                     if not rows and not bad:
                         return
-                    yield Chunk(_frame(self.columns, data, rows), bad, len(rows) + len(bad))
+                    yield Chunk(string_frame(self.columns, data, rows), bad, len(rows) + len(bad))
             except UnicodeError as exc:  # a codec that cannot even escape what it fails to decode
-                raise IngestError(f"{_name(self.path)}: not valid {self.encoding} after row {row_no}: "
+                raise IngestError(f"{fname(self.path)}: not valid {self.encoding} after row {row_no}: "
                                   f"{printable(exc)}; pass --encoding") from None

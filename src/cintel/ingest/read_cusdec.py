@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cintel.domain.records import RecordKind, record_format
 from cintel.ingest.problems import IngestError, Problem
-from cintel.ingest.rows import BadRow, Chunk, ReadOptions, _frame, _name, _text_encoding, printable
+from cintel.ingest.rows import BadRow, Chunk, ReadOptions, fname, printable, string_frame, text_encoding
 
 
 class CusdecReader:
@@ -22,9 +22,9 @@ class CusdecReader:
         if options.kind not in (None, RecordKind.DECLARATIONS):
             raise IngestError("EDIFACT files carry declarations (CUSDEC) only")
         if options.encoding is not None:
-            _text_encoding(options.encoding, "latin-1")
+            text_encoding(options.encoding, "latin-1")
         if path.stat().st_size == 0:
-            raise IngestError(f"{_name(path)}: the file is empty")
+            raise IngestError(f"{fname(path)}: the file is empty")
 
     def chunks(self, skip: int = 0) -> Iterator[Chunk]:
         from cintel.ingest.edifact import EdifactError, read_cusdec
@@ -50,6 +50,6 @@ class CusdecReader:
                     rows.append(rec.line)
                     for c in columns:
                         data[c].append(rec.values.get(c))
-                yield Chunk(_frame(columns, data, rows), bad, len(batch))
+                yield Chunk(string_frame(columns, data, rows), bad, len(batch))
         except EdifactError as exc:
-            raise IngestError(f"{_name(self.path)}: {printable(exc)}") from None
+            raise IngestError(f"{fname(self.path)}: {printable(exc)}") from None

@@ -15,18 +15,18 @@ import orjson
 from cintel.domain.records import record_format
 from cintel.ingest.problems import IngestError, Problem
 from cintel.ingest.rows import (
-    _SURROGATE,
+    SURROGATE,
     BadRow,
     Chunk,
     ReadOptions,
-    _check_sample,
-    _frame,
-    _is_utf8,
-    _name,
-    _read_sample,
-    _resolve_kind,
-    _text_encoding,
+    check_sample,
+    fname,
+    is_utf8,
     printable,
+    read_sample,
+    resolve_kind,
+    string_frame,
+    text_encoding,
 )
 
 
@@ -78,10 +78,10 @@ class JsonLinesReader:
     def __init__(self, path: Path, options: ReadOptions) -> None:
         self.path = path
         self.options = options
-        self.encoding = _text_encoding(options.encoding, "utf-8")
-        self.binary = _is_utf8(self.encoding)  # UTF-8 lines go to orjson as bytes, without decoding first
-        sample = _read_sample(path)
-        _check_sample(path, sample, "utf-8-sig" if self.binary else self.encoding, options.encoding)
+        self.encoding = text_encoding(options.encoding, "utf-8")
+        self.binary = is_utf8(self.encoding)  # UTF-8 lines go to orjson as bytes, without decoding first
+        sample = read_sample(path)
+        check_sample(path, sample, "utf-8-sig" if self.binary else self.encoding, options.encoding)
         first: dict[str, Any] | None = None
         with self._open() as fh:
             try:
@@ -94,10 +94,10 @@ class JsonLinesReader:
                         first = obj
                         break
             except UnicodeDecodeError as exc:
-                raise IngestError(f"{_name(path)}: not valid {self.encoding}: {exc.reason}; pass --encoding") from None
+                raise IngestError(f"{fname(path)}: not valid {self.encoding}: {exc.reason}; pass --encoding") from None
         if first is None and options.kind is None:
-            raise IngestError(f"{_name(path)}: no JSON object found in the first 1000 lines; is it JSON Lines?")
-        self.kind = _resolve_kind([printable(k) for k in first or {}], options.kind, path)
+            raise IngestError(f"{fname(path)}: no JSON object found in the first 1000 lines; is it JSON Lines?")
+        self.kind = resolve_kind([printable(k) for k in first or {}], options.kind, path)
         self.fmt = record_format(self.kind)
         self.columns = [f.name for f in self.fmt.fields]
 
@@ -135,7 +135,7 @@ class JsonLinesReader:
             obj = json.loads(text, parse_constant=str, parse_float=_json_float, parse_int=str)
         except (ValueError, RecursionError):
             raise _Unreadable(f"is not valid JSON: {error}") from None
-        if isinstance(obj, dict) and any(_SURROGATE.search(s) for s in _strings(obj)):
+        if isinstance(obj, dict) and any(SURROGATE.search(s) for s in _strings(obj)):
             raise _Unreadable("is not valid JSON: it escapes half of a UTF-16 surrogate pair (\\ud800-\\udfff)")
         return obj
 
@@ -191,7 +191,7 @@ class JsonLinesReader:
                         rows.append(row_no)
                         for c in self.columns:
                             data[c].append(parsed[c])
-                    yield Chunk(_frame(self.columns, data, rows), bad, len(batch))
+                    yield Chunk(string_frame(self.columns, data, rows), bad, len(batch))
             except UnicodeDecodeError as exc:
-                raise IngestError(f"{_name(self.path)}: not valid {self.encoding} after line {row_no}: "
+                raise IngestError(f"{fname(self.path)}: not valid {self.encoding} after line {row_no}: "
                                   f"{exc.reason}; pass --encoding") from None

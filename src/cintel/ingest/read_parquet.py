@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from cintel.domain.records import FieldKind, record_format
 from cintel.ingest.problems import IngestError, Problem
-from cintel.ingest.rows import BadRow, Chunk, ReadOptions, _name, _resolve_kind, check_columns, printable
+from cintel.ingest.rows import BadRow, Chunk, ReadOptions, check_columns, fname, printable, resolve_kind
 from cintel.ingest.validate import ROW
 
 # Field kinds whose values are numbers; a typed value of any other kind is read as its text.
@@ -58,14 +58,14 @@ class ParquetReader:
             self.file = pq.ParquetFile(path)
             schema = self.file.schema_arrow
         except (pa.ArrowException, OSError) as exc:
-            raise IngestError(f"{_name(path)}: not a readable Parquet file ({_first_line(exc)})") from None
+            raise IngestError(f"{fname(path)}: not a readable Parquet file ({_first_line(exc)})") from None
         header = schema.names
-        self.kind = _resolve_kind(header, options.kind, path)
+        self.kind = resolve_kind(header, options.kind, path)
         self.fmt = record_format(self.kind)
         self.columns = check_columns(header, self.fmt, options.ignore_extra_columns, path)
         odd = [f"{c} ({schema.field(c).type})" for c in self.columns if not _readable(schema.field(c).type)]
         if odd:
-            raise IngestError(f"{_name(path)}: column(s) {', '.join(odd)[:300]} hold nested or binary-coded values "
+            raise IngestError(f"{fname(path)}: column(s) {', '.join(odd)[:300]} hold nested or binary-coded values "
                               "cintel cannot read; write them as text, numbers, dates or lists of text")
 
     def _as_read(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[BadRow]]:
@@ -137,7 +137,7 @@ class ParquetReader:
                 start = end
                 yield Chunk(frame, bad, records)
         except (pa.ArrowException, OSError, pl.exceptions.PolarsError) as exc:
-            raise IngestError(f"{_name(self.path)}: Parquet data unreadable after row {start} "
+            raise IngestError(f"{fname(self.path)}: Parquet data unreadable after row {start} "
                               f"({_first_line(exc)})") from None
 
 

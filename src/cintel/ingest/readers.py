@@ -20,7 +20,7 @@ from cintel.ingest.read_csv import CsvReader
 from cintel.ingest.read_cusdec import CusdecReader
 from cintel.ingest.read_jsonl import JsonLinesReader
 from cintel.ingest.read_parquet import ParquetReader
-from cintel.ingest.rows import BadRow, Chunk, Reader, ReadOptions, _name, check_columns, printable
+from cintel.ingest.rows import BadRow, Chunk, Reader, ReadOptions, check_columns, fname, printable
 
 FORMATS = ("csv", "jsonl", "parquet", "cusdec")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -37,7 +37,7 @@ def detect_format(path: Path, given: str | None) -> str:
     for suffix in reversed(suffixes):
         if suffix in _EXTENSIONS:
             return _EXTENSIONS[suffix]
-    raise IngestError(f"{_name(path)}: cannot tell the format from the extension; "
+    raise IngestError(f"{fname(path)}: cannot tell the format from the extension; "
                       f"pass --format ({', '.join(FORMATS)})")
 
 
@@ -54,7 +54,7 @@ def open_reader(path: Path, file_format: str | None, options: ReadOptions) -> Re
     try:
         return readers[fmt](path, options)
     except OSError as exc:
-        raise IngestError(f"{_name(path)}: cannot open ({exc.strerror or exc})") from None
+        raise IngestError(f"{fname(path)}: cannot open ({exc.strerror or exc})") from None
 
 
 def raw_json(values: dict[str, object]) -> str:

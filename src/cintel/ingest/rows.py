@@ -20,7 +20,7 @@ from cintel.ingest.problems import IngestError, Problem
 from cintel.ingest.validate import ROW
 
 _SAMPLE_BYTES = 1 << 20  # the start of a text file checked for its encoding before reading
-_SURROGATE = re.compile("[\ud800-\udfff]")  # what surrogateescape makes of undecodable bytes
+SURROGATE = re.compile("[\ud800-\udfff]")  # what surrogateescape makes of undecodable bytes
 
 
 @dataclass(frozen=True)
@@ -63,16 +63,16 @@ def printable(text: object) -> str:
     value = str(text)
     if "\x00" in value:
         value = value.replace("\x00", "\\x00")
-    if value.isascii() or not _SURROGATE.search(value):
+    if value.isascii() or not SURROGATE.search(value):
         return value
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _name(path: Path) -> str:
+def fname(path: Path) -> str:
     return printable(path.name)
 
 
-def _resolve_kind(columns: list[str], given: RecordKind | None, path: Path) -> RecordKind:
+def resolve_kind(columns: list[str], given: RecordKind | None, path: Path) -> RecordKind:
     if given is not None:
         return given
     kind = detect_kind(columns)
@@ -80,7 +80,7 @@ def _resolve_kind(columns: list[str], given: RecordKind | None, path: Path) -> R
         best = min((record_format(k) for k in RecordKind),
                    key=lambda f: len(set(f.required_columns) - set(columns)))
         missing = sorted(set(best.required_columns) - set(columns))
-        raise IngestError(f"{_name(path)}: columns match no record format; closest is {best.kind.value}, "
+        raise IngestError(f"{fname(path)}: columns match no record format; closest is {best.kind.value}, "
                           f"missing: {', '.join(missing)}")
     return kind
 
@@ -90,25 +90,25 @@ def check_columns(columns: list[str], fmt: RecordFormat, ignore_extra: bool, pat
     seen: set[str] = set()
     duplicates = sorted({c for c in columns if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
     if duplicates:
-        raise IngestError(f"{_name(path)}: duplicate column(s): {', '.join(printable(c)[:60] for c in duplicates)}")
+        raise IngestError(f"{fname(path)}: duplicate column(s): {', '.join(printable(c)[:60] for c in duplicates)}")
     missing = [c for c in fmt.required_columns if c not in seen]
     if missing:
-        raise IngestError(f"{_name(path)}: missing required column(s) for {fmt.kind.value}: {', '.join(missing)}")
+        raise IngestError(f"{fname(path)}: missing required column(s) for {fmt.kind.value}: {', '.join(missing)}")
     extra = [c for c in columns if c not in fmt.field_map]
     if extra and not ignore_extra:
         raise IngestError(
-            f"{_name(path)}: unknown column(s) {', '.join(printable(repr(c))[:60] for c in extra[:10])}"
+            f"{fname(path)}: unknown column(s) {', '.join(printable(repr(c))[:60] for c in extra[:10])}"
             f"{' ...' if len(extra) > 10 else ''}; remove them or pass --ignore-extra-columns"
         )
     return [c for c in columns if c in fmt.field_map]
 
 
-def _frame(columns: list[str], data: dict[str, list[Any]], rows: list[int]) -> pl.DataFrame:
+def string_frame(columns: list[str], data: dict[str, list[Any]], rows: list[int]) -> pl.DataFrame:
     return pl.DataFrame({ROW: rows, **{c: data[c] for c in columns}},
                         schema={ROW: pl.Int64, **{c: pl.String for c in columns}})
 
 
-def _text_encoding(given: str | None, default: str) -> str:
+def text_encoding(given: str | None, default: str) -> str:
     """The codec to decode a text file with; raises unless the name is a text encoding."""
     encoding = given or default
     try:
@@ -120,23 +120,23 @@ def _text_encoding(given: str | None, default: str) -> str:
     return encoding
 
 
-def _is_utf8(encoding: str) -> bool:
+def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
-def _read_sample(path: Path) -> bytes:
+def read_sample(path: Path) -> bytes:
     """The start of a text file; raises when the file holds nothing but white space."""
     with path.open("rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
     if not sample.replace(codecs.BOM_UTF8, b"").strip():
-        raise IngestError(f"{_name(path)}: the file is empty")
+        raise IngestError(f"{fname(path)}: the file is empty")
     return sample
 
 
-def _check_sample(path: Path, sample: bytes, encoding: str, given: str | None) -> None:
+def check_sample(path: Path, sample: bytes, encoding: str, given: str | None) -> None:
     """Raises one actionable line when the start of a text file is not in the expected encoding."""
-    if given is not None and sample.startswith(codecs.BOM_UTF8) and not _is_utf8(given):
-        raise IngestError(f"{_name(path)}: the file starts with a UTF-8 byte order mark, "
+    if given is not None and sample.startswith(codecs.BOM_UTF8) and not is_utf8(given):
+        raise IngestError(f"{fname(path)}: the file starts with a UTF-8 byte order mark, "
                           f"but --encoding {printable(given)} was given; drop --encoding")
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
@@ -144,5 +144,5 @@ def _check_sample(path: Path, sample: bytes, encoding: str, given: str | None) -
     except UnicodeDecodeError as exc:
         hint = " If it is Latin-1 (Windows export), run again with --encoding latin-1." if given is None else ""
         raise IngestError(
-            f"{_name(path)}: not valid {encoding} (byte 0x{sample[exc.start]:02x} at offset {exc.start}).{hint}"
+            f"{fname(path)}: not valid {encoding} (byte 0x{sample[exc.start]:02x} at offset {exc.start}).{hint}"
         ) from None
