@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
-
 from cintel.ingest.problems import IngestError
 from cintel.ingest.read_csv import CsvReader
 from cintel.ingest.read_cusdec import CusdecReader
@@ -57,12 +55,7 @@ def open_reader(path: Path, file_format: str | None, options: ReadOptions) -> Re
         raise IngestError(f"{fname(path)}: cannot open ({exc.strerror or exc})") from None
 
 
-def raw_json(values: dict[str, object]) -> str:
-    """A row as JSON text for quarantine, values as read."""
-    return orjson.dumps(values, default=str).decode()
-
-
 __all__ = [
     "FORMATS", "BadRow", "Chunk", "CsvReader", "CusdecReader", "JsonLinesReader", "ParquetReader", "ReadOptions",
-    "Reader", "check_columns", "detect_format", "open_reader", "printable", "raw_json",
+    "Reader", "check_columns", "detect_format", "open_reader", "printable",
 ]

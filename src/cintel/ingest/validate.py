@@ -19,7 +19,7 @@ from cintel.domain.records import Field, FieldKind, RecordFormat, RecordKind
 from cintel.ingest.check_digits import container_is_valid, iban_is_valid, imo_is_valid
 from cintel.ingest.problems import Problem
 from cintel.settings import get_settings
-from cintel.store.tables import RAW_KEPT
+from cintel.store.tables import RAW_KEPT, stored_columns
 
 K = FieldKind
 ROW = "_row"
@@ -331,16 +331,7 @@ def validate(frame: pl.DataFrame, fmt: RecordFormat, today: date | None = None) 
     else:
         _other_rules(fmt.kind, rules)
     problems = pl.concat([*parts, rules.run(std)])
-    return Validated(std.select(ROW, *(c for c in _output_columns(fmt))), problems)
-
-
-def _output_columns(fmt: RecordFormat) -> list[str]:
-    names: list[str] = []
-    for f in fmt.fields:
-        names.append(f.name)
-        if f.kind in RAW_KEPT:
-            names.append(f"{f.name}_raw")
-    return names
+    return Validated(std.select(ROW, *stored_columns(fmt.fields)), problems)
 
 
 # Costly checks (regular expressions, Unicode normalisation, check digits) on columns whose values
