@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 
 from cintel.domain.records import RecordKind, record_format
 from cintel.ingest.problems import IngestError, Problem
-from cintel.ingest.rows import BadRow, Chunk, ReadOptions, fname, printable, string_frame, text_encoding
+from cintel.ingest.rows import BadRow, Chunk, ReadOptions, batches, fname, printable, string_frame, text_encoding
 
 
 class CusdecReader:
@@ -32,12 +31,7 @@ class CusdecReader:
         columns = [f.name for f in self.fmt.fields]
         records = read_cusdec(self.path, self.options.encoding)
         try:
-            for _ in islice(records, skip):
-                pass
-            while True:
-                batch = list(islice(records, self.options.chunk_rows))
-                if not batch:
-                    return
+            for batch in batches(records, skip, self.options.chunk_rows):
                 data: dict[str, list[str | None]] = {c: [] for c in columns}
                 rows: list[int] = []
                 bad: list[BadRow] = []

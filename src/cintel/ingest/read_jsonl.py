@@ -19,6 +19,7 @@ from cintel.ingest.rows import (
     BadRow,
     Chunk,
     ReadOptions,
+    batches,
     check_sample,
     fname,
     is_utf8,
@@ -173,12 +174,7 @@ class JsonLinesReader:
             lines = self._lines(fh)
             row_no = skip
             try:
-                for _ in islice(lines, skip):
-                    pass
-                while True:
-                    batch = list(islice(lines, self.options.chunk_rows))
-                    if not batch:
-                        return
+                for batch in batches(lines, skip, self.options.chunk_rows):
                     data: dict[str, list[str | None]] = {c: [] for c in self.columns}
                     rows: list[int] = []
                     bad: list[BadRow] = []

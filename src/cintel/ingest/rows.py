@@ -10,14 +10,17 @@ import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
 from cintel.domain.records import RecordFormat, RecordKind, detect_kind, record_format
 from cintel.ingest.problems import IngestError, Problem
 from cintel.ingest.validate import ROW
+
+T = TypeVar("T")
 
 _SAMPLE_BYTES = 1 << 20  # the start of a text file checked for its encoding before reading
 SURROGATE = re.compile("[\ud800-\udfff]")  # what surrogateescape makes of undecodable bytes
@@ -146,3 +149,11 @@ def check_sample(path: Path, sample: bytes, encoding: str, given: str | None) ->
         raise IngestError(
             f"{fname(path)}: not valid {encoding} (byte 0x{sample[exc.start]:02x} at offset {exc.start}).{hint}"
         ) from None
+
+
+def batches(items: Iterator[T], skip: int, size: int) -> Iterator[list[T]]:
+    """Lists of up to `size` items, after passing over the first `skip` (already committed) ones."""
+    for _ in islice(items, skip):
+        pass
+    while batch := list(islice(items, size)):
+        yield batch
