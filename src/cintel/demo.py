@@ -19,7 +19,7 @@ from cintel.store.stats import store_stats
 
 # Parties first, so later stages find the register; declarations before what refers to them.
 INGEST_ORDER = (
-    RecordKind.PARTIES, RecordKind.DECLARATIONS, RecordKind.MANIFESTS, RecordKind.EVENTS,
+    RecordKind.TARIFF, RecordKind.PARTIES, RecordKind.DECLARATIONS, RecordKind.MANIFESTS, RecordKind.EVENTS,
     RecordKind.INSPECTIONS, RecordKind.INTEL_REPORTS, RecordKind.FINANCIAL, RecordKind.WATCHLIST,
 )
 ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]]

@@ -67,6 +67,12 @@ class OutcomeType(CodeList):
         return self is not OutcomeType.NO_FINDING
 
 
+class TariffMeasure(CodeList):
+    THIRD_COUNTRY = ("third_country", "Third-country (MFN) duty")
+    ANTI_DUMPING = ("anti_dumping", "Anti-dumping or countervailing duty on goods of an origin")
+    PREFERENTIAL = ("preferential", "Preferential (reduced) duty for goods of an origin")
+
+
 class PartyRole(CodeList):
     IMPORTER = ("importer", "Importer / consignee of the declaration")
     EXPORTER = ("exporter", "Exporter / consignor")

@@ -26,6 +26,7 @@ from cintel.domain.codes import (
     PartyRole,
     QuantityUnit,
     SourceReliability,
+    TariffMeasure,
     TransportMode,
 )
 
@@ -88,6 +89,7 @@ class RecordKind(StrEnum):
     INTEL_REPORTS = "intel_reports"
     FINANCIAL = "financial"
     WATCHLIST = "watchlist"
+    TARIFF = "tariff"
 
 
 @dataclass(frozen=True)
@@ -325,8 +327,25 @@ WATCHLIST = RecordFormat(
     ),
 )
 
+TARIFF = RecordFormat(
+    kind=RecordKind.TARIFF,
+    description="Tariff measures: duty rates by HS code or prefix and, for some measures, origin",
+    table="tariff_measures",
+    key=("measure_id",),
+    fields=(
+        Field("measure_id", K.ID, "Measure reference", max_length=64),
+        Field("hs_prefix", K.ID, "HS code or prefix (2 to 10 digits) the measure applies to", max_length=10),
+        Field("measure_type", K.CODE, "Kind of measure", codes=TariffMeasure),
+        Field("duty_rate", K.DECIMAL, "Ad valorem rate as a fraction of the customs value (0.12 = 12 %)"),
+        _opt("origin", K.COUNTRY, "Origin the measure applies to; empty for all origins"),
+        _opt("valid_from", K.DATE, "First day the measure applies"),
+        _opt("valid_to", K.DATE, "Last day the measure applies"),
+    ),
+)
+
 FORMATS: dict[RecordKind, RecordFormat] = {
-    f.kind: f for f in (DECLARATIONS, PARTIES, MANIFESTS, EVENTS, INSPECTIONS, INTEL_REPORTS, FINANCIAL, WATCHLIST)
+    f.kind: f
+    for f in (DECLARATIONS, PARTIES, MANIFESTS, EVENTS, INSPECTIONS, INTEL_REPORTS, FINANCIAL, WATCHLIST, TARIFF)
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cintel.domain.codes import CodeList
+from cintel.errors import CintelError
 
 
 class Problem(CodeList):
@@ -49,5 +50,5 @@ class Problem(CodeList):
     EDIFACT_ERROR = ("EDIFACT_ERROR", "The EDIFACT message cannot be mapped to a declaration")
 
 
-class IngestError(Exception):
+class IngestError(CintelError):
     """A problem with a whole file (unreadable, wrong columns); the message is one actionable line."""

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import polars as pl
 
-from cintel.domain.codes import QuantityUnit, TransportMode
+from cintel.domain.codes import QuantityUnit, TariffMeasure, TransportMode
 
 # The importing administration: a customs service of the Netherlands, national currency EUR.
 IMPORTING_COUNTRY = "NL"
@@ -333,6 +334,22 @@ def anti_dumping_matrix(hs_codes: np.ndarray, partner_codes: np.ndarray) -> np.n
         cols = np.flatnonzero(partner_codes == origin)
         out[np.ix_(rows, cols)] = rate
     return out
+
+
+def tariff_frame() -> pl.DataFrame:
+    """The tariff the administration publishes, columns as TARIFF: chapter defaults, heading and
+    line rates, and anti-dumping duties by origin. The longest matching prefix gives ``duty_rate``."""
+    rows: list[tuple[str, str, str, float, str | None]] = []
+    for chapter in sorted({p.hs_code[:2] for p in PRODUCTS}):
+        rows.append((f"TC-{chapter}", chapter, TariffMeasure.THIRD_COUNTRY.value, DEFAULT_DUTY, None))
+    for prefix, rate in {**DUTY_BY_HEADING, **DUTY_BY_CODE}.items():
+        rows.append((f"TC-{prefix}", prefix, TariffMeasure.THIRD_COUNTRY.value, rate, None))
+    for (prefix, origin), rate in ANTI_DUMPING.items():
+        rows.append((f"AD-{prefix}-{origin}", prefix, TariffMeasure.ANTI_DUMPING.value, rate, origin))
+    schema = {"measure_id": pl.String, "hs_prefix": pl.String, "measure_type": pl.String, "duty_rate": pl.Float64,
+              "origin": pl.String}
+    return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
+        valid_from=pl.lit(None, pl.Date), valid_to=pl.lit(None, pl.Date))
 
 
 @cache

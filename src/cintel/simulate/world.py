@@ -14,6 +14,7 @@ import polars as pl
 
 from cintel.domain.records import RecordKind
 from cintel.simulate.actors import build_actors, build_consumers
+from cintel.simulate.catalogue import tariff_frame
 from cintel.simulate.config import Scheme, SimulationConfig, SplitShipmentConfig
 from cintel.simulate.declarations import build_headers
 from cintel.simulate.defects import DEFECT_COLUMNS, inject_defects
@@ -158,6 +159,7 @@ def simulate_configured_world(config: SimulationConfig, out_dir: Path, *, format
     frames[RecordKind.FINANCIAL] = financial_frame(rng("financial"), config, draft, actors, valuation)
     frames[RecordKind.INTEL_REPORTS] = intel_frame(rng("intel"), config, draft, actors)
     frames[RecordKind.WATCHLIST] = watchlist_frame(rng("watchlist"), config, actors, lanes)
+    frames[RecordKind.TARIFF] = tariff_frame()
     step(5)
     frames[RecordKind.INSPECTIONS] = inspections_frame(rng("inspections"), config, draft, actors, valuation,
                                                        mentions)

@@ -6,30 +6,38 @@ as JSON on stdout for scripts.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TextColumn,
-    TimeElapsedColumn,
 )
-from rich.table import Table
-from sqlalchemy import Engine
 
+from cintel.cli.common import (
+    JsonOpt,
+    UserError,
+    emit,
+    err,
+    log,
+    out,
+    progress,
+    record_kind,
+    table,
+)
+from cintel.cli.common import (
+    engine as open_engine,
+)
 from cintel.domain.access import local_operator
-from cintel.domain.records import FORMATS, RecordKind
+from cintel.domain.records import FORMATS
+from cintel.errors import CintelError
 from cintel.ingest.problems import IngestError
 
 app = typer.Typer(help="cintel: customs intelligence. Ingest, validate and explore trade data.",
@@ -38,57 +46,6 @@ quarantine_app = typer.Typer(help="Rejected rows: list, show, export for correct
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
-
-out = Console()
-# soft_wrap: an error is one line however narrow the terminal or log it lands in.
-err = Console(stderr=True, soft_wrap=True)
-log = logging.getLogger("cintel")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
-
-
-class UserError(Exception):
-    """An error whose message is all the user needs."""
-
-
-def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(payload, default=str, indent=2) + "\n")
-    else:
-        human()
-
-
-@contextmanager
-def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda n: progress.advance(task, n)
-
-
-def _engine() -> Engine:
-    from cintel.store.engine import open_store
-
-    return open_store()
-
-
-def _kind(value: str | None) -> RecordKind | None:
-    if value is None:
-        return None
-    try:
-        return RecordKind(value)
-    except ValueError:
-        raise UserError(f"unknown record kind '{value}'; use one of {', '.join(k.value for k in RecordKind)}") from None
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
-    table = Table(title=title)
-    for i, c in enumerate(columns):
-        table.add_column(c, no_wrap=i == 0)
-    for r in rows:
-        table.add_row(*(str(r.get(c, "")) for c in columns))
-    out.print(table)
 
 
 @app.command()
@@ -108,14 +65,14 @@ def ingest(
     from cintel.ingest.readers import ReadOptions
     from cintel.settings import get_settings
 
-    engine = _engine()
-    options = ReadOptions(kind=_kind(kind), encoding=encoding, delimiter=delimiter,
+    engine = open_engine()
+    options = ReadOptions(kind=record_kind(kind), encoding=encoding, delimiter=delimiter,
                           ignore_extra_columns=ignore_extra_columns, chunk_rows=get_settings().ingest_chunk_rows)
     reports = []
     failed = False
     for path in paths:
         try:
-            with _progress(f"ingest {path.name}", None) as advance:
+            with progress(f"ingest {path.name}", None) as advance:
                 report = ingest_file(engine, path, file_format=file_format, options=options, force=force,
                                      progress=advance)
             reports.append(report.to_dict())
@@ -136,7 +93,7 @@ def ingest(
                       f"{r['rows_read']:,} = stored {r['rows_stored']:,} + duplicate {r['rows_duplicate']:,} + "
                       f"quarantined {r['rows_quarantined']:,}", highlight=False)
 
-    _emit(as_json, reports, human)
+    emit(as_json, reports, human)
     if failed:
         raise typer.Exit(1)
 
@@ -146,16 +103,16 @@ def stats(as_json: JsonOpt = False) -> None:
     """Counts what the store holds: declarations, items, other records, quarantine and batches."""
     from cintel.store.stats import store_stats
 
-    result = store_stats(_engine())
+    result = store_stats(open_engine())
 
     def human() -> None:
         rows = [{"what": k, "count": f"{v:,}"} for k, v in result.items() if isinstance(v, int)]
-        _table(rows, ["what", "count"], "cintel store")
+        table(rows, ["what", "count"], "cintel store")
         by_code = result["quarantine_by_code"]
         if isinstance(by_code, dict) and by_code:
-            _table([{"code": k, "open": v} for k, v in by_code.items()], ["code", "open"], "open quarantine by reason")
+            table([{"code": k, "open": v} for k, v in by_code.items()], ["code", "open"], "open quarantine by reason")
 
-    _emit(as_json, result, human)
+    emit(as_json, result, human)
 
 
 @app.command()
@@ -193,7 +150,7 @@ def simulate(
         summary = simulate_world(out_dir, declarations=declarations, seed=seed, formats=formats,
                                  defect_rate=defect_rate, end_date=end, months=months, progress=advance)
     result = summary.to_dict()
-    _emit(as_json, result, lambda: out.print_json(data=result))
+    emit(as_json, result, lambda: out.print_json(data=result))
 
 
 def formats_markdown() -> str:
@@ -225,7 +182,7 @@ def formats(kind: Annotated[str | None, typer.Argument(help="One record kind.")]
     if markdown:
         sys.stdout.write(formats_markdown())
         return
-    kinds = [_kind(kind)] if kind else list(FORMATS)
+    kinds = [record_kind(kind)] if kind else list(FORMATS)
     result: dict[str, dict[str, Any]] = {
         k.value: {
             "description": FORMATS[k].description,
@@ -240,10 +197,10 @@ def formats(kind: Annotated[str | None, typer.Argument(help="One record kind.")]
     def human() -> None:
         for name, spec in result.items():
             rows = [{**f, "codes": ", ".join(f["codes"] or [])[:40]} for f in spec["fields"]]
-            _table(rows, ["name", "kind", "required_column", "may_be_empty", "description"],
+            table(rows, ["name", "kind", "required_column", "may_be_empty", "description"],
                    f"{name}: {spec['description']}")
 
-    _emit(as_json, result, human)
+    emit(as_json, result, human)
 
 
 @quarantine_app.command("list")
@@ -260,9 +217,9 @@ def quarantine_list(
 
     if status not in ("open", "resolved", "all"):
         raise UserError("--status must be open, resolved or all")
-    f = Filter(batch_id=batch, code=code, kind=_kind(kind), status=None if status == "all" else status)
-    rows = list_entries(_engine(), local_operator("quarantine review"), f, limit)
-    _emit(as_json, rows, lambda: _table(rows, ["id", "batch_id", "kind", "source_row", "record_key", "code",
+    f = Filter(batch_id=batch, code=code, kind=record_kind(kind), status=None if status == "all" else status)
+    rows = list_entries(open_engine(), local_operator("quarantine review"), f, limit)
+    emit(as_json, rows, lambda: table(rows, ["id", "batch_id", "kind", "source_row", "record_key", "code",
                                               "message"], "quarantine"))
 
 
@@ -271,8 +228,8 @@ def quarantine_show(entry_id: Annotated[int, typer.Argument(help="Quarantine id.
     """Shows one rejected row: every problem found and the row as it was read."""
     from cintel.ingest.quarantine import show_entry
 
-    entry = show_entry(_engine(), local_operator("quarantine review"), entry_id)
-    _emit(as_json, entry, lambda: out.print_json(data=entry, default=str))
+    entry = show_entry(open_engine(), local_operator("quarantine review"), entry_id)
+    emit(as_json, entry, lambda: out.print_json(data=entry, default=str))
 
 
 @quarantine_app.command("export")
@@ -286,10 +243,10 @@ def quarantine_export(
     """Writes open rejected rows to a CSV to correct in a spreadsheet and replay."""
     from cintel.ingest.quarantine import Filter, export_entries
 
-    n = export_entries(_engine(), local_operator("quarantine correction"),
-                       Filter(batch_id=batch, code=code, kind=_kind(kind)), out_file)
+    n = export_entries(open_engine(), local_operator("quarantine correction"),
+                       Filter(batch_id=batch, code=code, kind=record_kind(kind)), out_file)
     result = {"exported": n, "file": str(out_file)}
-    _emit(as_json, result, lambda: out.print(f"exported {n:,} rows to {out_file}; fix them, then run "
+    emit(as_json, result, lambda: out.print(f"exported {n:,} rows to {out_file}; fix them, then run "
                                              f"`cintel quarantine replay {out_file}`", highlight=False))
 
 
@@ -304,7 +261,7 @@ def quarantine_replay(
     from cintel.ingest.quarantine import Filter, replay_entries, replay_file
 
     ctx = local_operator("quarantine correction")
-    engine = _engine()
+    engine = open_engine()
     if corrected is not None:
         report = replay_file(engine, ctx, corrected)
     elif entry_id or batch is not None:
@@ -312,7 +269,7 @@ def quarantine_replay(
     else:
         raise UserError("give a corrected export file, --id or --batch")
     r = report.to_dict()
-    _emit(as_json, r, lambda: out.print(
+    emit(as_json, r, lambda: out.print(
         f"replay batch {r['batch_id']}: {r['rows_read']} rows = stored {r['rows_stored']} + duplicate "
         f"{r['rows_duplicate']} + still quarantined {r['rows_quarantined']}", highlight=False))
 
@@ -325,7 +282,7 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
     engine = make_engine()
     upgrade(engine)
     result = {"database": engine.url.render_as_string(hide_password=True), "current": is_current(engine)}
-    _emit(as_json, result, lambda: out.print(f"store {result['database']} is up to date", highlight=False))
+    emit(as_json, result, lambda: out.print(f"store {result['database']} is up to date", highlight=False))
 
 
 @db_app.command("check")
@@ -333,9 +290,9 @@ def db_check(as_json: JsonOpt = False) -> None:
     """Verifies the store's references (items to declarations, records to batches); exit 1 if any is broken."""
     from cintel.store.integrity import integrity_report
 
-    report = integrity_report(_engine())
+    report = integrity_report(open_engine())
     broken = {k: v for k, v in report.items() if v}
-    _emit(as_json, report, lambda: out.print("store is consistent" if not broken else f"broken references: {broken}",
+    emit(as_json, report, lambda: out.print("store is consistent" if not broken else f"broken references: {broken}",
                                              highlight=False))
     if broken:
         raise typer.Exit(1)
@@ -350,17 +307,17 @@ def demo(
     """Builds a demo: simulates a world, ingests every file into the store and prints what was loaded."""
     from cintel.demo import run_demo
 
-    result = run_demo(_engine(), declarations=declarations, seed=seed, progress=_progress)
-    _emit(as_json, result, lambda: _print_demo(result))
+    result = run_demo(open_engine(), declarations=declarations, seed=seed, progress=progress)
+    emit(as_json, result, lambda: _print_demo(result))
 
 
 def _print_demo(result: dict[str, Any]) -> None:
     rows = [{"file": Path(r["path"]).name, "kind": r["kind"], "read": f"{r['rows_read']:,}",
              "stored": f"{r['rows_stored']:,}", "duplicate": f"{r['rows_duplicate']:,}",
              "quarantined": f"{r['rows_quarantined']:,}"} for r in result["batches"]]
-    _table(rows, ["file", "kind", "read", "stored", "duplicate", "quarantined"], "demo ingest")
+    table(rows, ["file", "kind", "read", "stored", "duplicate", "quarantined"], "demo ingest")
     stats_rows = [{"what": k, "count": f"{v:,}"} for k, v in result["store"].items() if isinstance(v, int)]
-    _table(stats_rows, ["what", "count"], f"store {result['database']}")
+    table(stats_rows, ["what", "count"], f"store {result['database']}")
     out.print(f"world: {result['world_dir']}  |  planted defects found in quarantine: "
               f"{result['defects_quarantined']}/{result['defects_planted']}", highlight=False)
 
@@ -375,7 +332,7 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("[yellow]stopped by the user[/]")
         sys.exit(130)
-    except (UserError, IngestError) as exc:
+    except CintelError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2)
     except Exception as exc:

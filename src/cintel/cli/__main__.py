@@ -1,0 +1,3 @@
+from cintel.cli.main import main
+
+main()

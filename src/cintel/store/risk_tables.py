@@ -1,0 +1,155 @@
+"""Tables of the risk engine: rules and their versions, lookup lists, profiles, the model registry,
+scoring runs with one assessment per declaration, and drift measurements.
+
+Lists and structured values that are read and written whole (a rule's offices, a run's rule
+versions, an assessment's reasons) are JSON text: they are never queried inside SQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from cintel.store.tables import metadata
+
+risk_rules = Table(
+    "risk_rules",
+    metadata,
+    Column("rule_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, comment="1, 2, ...: every edit is a new version"),
+    Column("expression", Text, nullable=False, comment="rule language expression (docs/rules.md)"),
+    Column("reason", Text, nullable=False, comment="why the rule exists, shown to officers"),
+    Column("weight", Double, comment="score added when the rule hits (weighted rules)"),
+    Column("channel", String(8), comment="fixed channel when the rule hits (yellow or red)"),
+    Column("author", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    Column("offices", Text, comment="JSON list of office codes in scope; null for all"),
+    Column("regimes", Text, comment="JSON list of declaration types in scope; null for all"),
+    Column("status", String(16), nullable=False, comment="draft, approved, retired"),
+    Column("approved_by", String(64)),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("retired_by", String(64)),
+    Column("retired_at", DateTime(timezone=True)),
+)
+
+risk_lookups = Table(
+    "risk_lookups",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False, comment="trader, declarant, country, hs_code, bl_number, other"),
+    Column("description", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+risk_lookup_values = Table(
+    "risk_lookup_values",
+    metadata,
+    Column("name", String(64), ForeignKey("risk_lookups.name"), primary_key=True),
+    Column("value", String(128), primary_key=True),
+    Column("note", Text),
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
+risk_profiles = Table(
+    "risk_profiles",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("threat", String(32), nullable=False, comment="narcotics, undervaluation, ipr, origin, ..."),
+    Column("description", Text, nullable=False),
+    Column("offices", Text, comment="JSON list of office codes; null for all"),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+risk_profile_rules = Table(
+    "risk_profile_rules",
+    metadata,
+    Column("profile", String(64), ForeignKey("risk_profiles.name"), primary_key=True),
+    Column("rule_id", String(64), primary_key=True),
+)
+
+risk_models = Table(
+    "risk_models",
+    metadata,
+    Column("model_id", String(64), primary_key=True, comment="name-vN"),
+    Column("name", String(32), nullable=False, comment="fraud (classifier) or revenue (regressor)"),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False, comment="classifier or regressor"),
+    Column("status", String(16), nullable=False, comment="candidate, active, retired"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("train_from", Date, nullable=False),
+    Column("train_to", Date, nullable=False),
+    Column("valid_to", Date, nullable=False, comment="end of the validation window (early stopping, calibration)"),
+    Column("test_to", Date, comment="end of the held-out test window"),
+    Column("data_hash", String(64), nullable=False, comment="SHA-256 of the training frame"),
+    Column("features", Text, nullable=False, comment="JSON list of feature names, in model order"),
+    Column("categorical", Text, nullable=False, comment="JSON: categorical feature -> category list"),
+    Column("params", Text, nullable=False, comment="JSON LightGBM parameters"),
+    Column("metrics", Text, nullable=False, comment="JSON metrics on validation and test"),
+    Column("calibration", Text, comment="JSON isotonic calibration points"),
+    Column("booster", Text, nullable=False, comment="LightGBM model text"),
+    UniqueConstraint("name", "version"),
+)
+
+risk_runs = Table(
+    "risk_runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False, comment="score or select"),
+    Column("run_date", Date, nullable=False, comment="the day whose declarations were scored"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("model_id", String(64), comment="fraud model used, if any"),
+    Column("revenue_model_id", String(64)),
+    Column("rule_versions", Text, nullable=False, comment="JSON list of [rule_id, version] evaluated"),
+    Column("parameters", Text, nullable=False, comment="JSON capacities, shares and seed"),
+    Column("summary", Text, nullable=False, comment="JSON counts per channel and reason"),
+)
+
+risk_assessments = Table(
+    "risk_assessments",
+    metadata,
+    Column("run_id", Integer, ForeignKey("risk_runs.run_id"), primary_key=True),
+    Column("declaration_id", String(64), primary_key=True),
+    Column("probability", Double, comment="calibrated fraud probability"),
+    Column("expected_revenue", Double, comment="expected additional revenue if inspected"),
+    Column("priority", Double, nullable=False, comment="value the ranking uses"),
+    Column("rank", Integer, nullable=False, comment="1 = highest priority of the run"),
+    Column("rule_score", Double, nullable=False, comment="sum of the weights of the rules hit"),
+    Column("rule_hits", Text, nullable=False, comment="JSON list of [rule_id, version]"),
+    Column("channel", String(8), nullable=False),
+    Column("selection_reason", String(16), nullable=False, comment="rule, random, score, exploration, none"),
+    Column("selection_detail", Text, comment="rule id, score rank or draw that selected it"),
+    Column("reasons", Text, nullable=False, comment="JSON list of the top reasons in words"),
+    Index("ix_risk_assessments_declaration_id", "declaration_id"),
+)
+
+risk_drift = Table(
+    "risk_drift",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", String(64), nullable=False),
+    Column("week_start", Date, nullable=False),
+    Column("name", String(128), nullable=False, comment="feature name, or 'score'"),
+    Column("psi", Double, nullable=False, comment="population stability index against the training window"),
+    Column("alert", Boolean, nullable=False),
+    Column("measured_at", DateTime(timezone=True), nullable=False),
+    Index("ix_risk_drift_model_week", "model_id", "week_start"),
+)
