@@ -10,9 +10,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, select
 
+from cintel.domain.access import AccessContext
 from cintel.domain.records import RecordKind
 from cintel.ingest.pipeline import ingest_file
 from cintel.ingest.readers import ReadOptions
+from cintel.risk.selection import SelectionPolicy
 from cintel.settings import get_settings
 from cintel.store import tables
 from cintel.store.stats import store_stats
@@ -53,6 +55,7 @@ def run_demo(engine: Engine, *, declarations: int, seed: int, progress: Progress
         with progress(f"ingest {path.name}", None) as advance:
             batches.append(ingest_file(engine, path, options=options, progress=advance).to_dict())
     found, planted = planted_defects_found(engine, world)
+    targeting = run_targeting(engine)
     return {
         "database": engine.url.render_as_string(hide_password=True),
         "world_dir": str(world),
@@ -61,4 +64,30 @@ def run_demo(engine: Engine, *, declarations: int, seed: int, progress: Progress
         "store": store_stats(engine),
         "defects_planted": planted,
         "defects_quarantined": found,
+        "targeting": targeting,
     }
+
+
+# The demo office's daily capacity: what its inspection teams can do on one day.
+DEMO_POLICY = SelectionPolicy(red_capacity=10, yellow_capacity=20, random_share=0.01, exploration_share=0.10, seed=0)
+
+
+def run_targeting(engine: Engine) -> dict[str, Any]:
+    """Installs the demo rulebook, trains the models once, then scores the latest day and selects its
+    channels within the demo capacity. Returns the training report and the day's red list."""
+    from cintel.demo_rules import install, refresh_seized_traders
+    from cintel.risk import service
+
+    author = AccessContext(user="demo-targeting", purpose="demo rulebook", roles=frozenset({"targeting"}))
+    approver = AccessContext(user="demo-supervisor", purpose="demo rulebook", roles=frozenset({"supervisor"}))
+    install(engine, author, approver)
+    trained = service.model_ids(engine)
+    report = None if "fraud" in trained else service.train(engine, author).to_dict()
+    day = service.last_declaration_day(engine)
+    refresh_seized_traders(engine, author, before=day)
+    run = service.run_day(engine, author, day, DEMO_POLICY)
+    assessed = run.pop("assessments").sort("rank")
+    red = assessed.filter(pl.col("channel") == "red").select(
+        "rank", "declaration_id", "selection_reason", "probability", "expected_revenue", "rule_ids", "reasons")
+    return {"training": report, "models": service.model_ids(engine), "run_id": run["run_id"], "day": day,
+            "summary": run["summary"], "red_list": red.to_dicts()}

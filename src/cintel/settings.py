@@ -18,6 +18,8 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the store: SQLite file (default, embedded) or postgresql+psycopg://...",
     )
     data_dir: Path = Field(Path("var"), description="Where the embedded store, demo world and exports live")
+    benchmark_data_dir: Path = Field(Path("../shared/data"),
+                                     description="Public benchmark data sets (kcs/ ...), read-only, never committed")
     ingest_chunk_rows: int = Field(
         100_000, ge=1, description="Rows validated and committed per transaction; bounds memory during ingest"
     )

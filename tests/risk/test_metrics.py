@@ -24,7 +24,8 @@ def test_report_has_every_level_and_auc() -> None:
     rng = np.random.default_rng(0)
     labels = rng.random(1000) < 0.2
     report = targeting_report(labels, labels + rng.random(1000), revenue=labels * 10.0)
-    assert report["precision@5%"] == 1.0 and report["auc"] == 1.0
+    assert report["precision@5%"] == 1.0
+    assert report["auc"] == 1.0
     assert {"precision@1%", "recall@10%", "revenue@2%"} <= report.keys()
 
 

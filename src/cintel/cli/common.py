@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -76,3 +78,23 @@ def table(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
     for r in rows:
         out_table.add_row(*(str(r.get(c, "")) for c in columns))
     out.print(out_table)
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+AsOpt = Annotated[str | None, typer.Option("--as", help="Who acts (default: the OS user).")]
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option value as a date (None stays None)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option} '{value}' is not a YYYY-MM-DD date") from None

@@ -21,6 +21,7 @@ from rich.progress import (
     TextColumn,
 )
 
+from cintel.cli.bench import bench_app
 from cintel.cli.common import (
     JsonOpt,
     UserError,
@@ -35,6 +36,8 @@ from cintel.cli.common import (
 from cintel.cli.common import (
     engine as open_engine,
 )
+from cintel.cli.risk import register as register_risk
+from cintel.cli.rules import rules_app
 from cintel.domain.access import local_operator
 from cintel.domain.records import FORMATS
 from cintel.errors import CintelError
@@ -46,6 +49,9 @@ quarantine_app = typer.Typer(help="Rejected rows: list, show, export for correct
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
+app.add_typer(rules_app, name="rules")
+register_risk(app)
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()
@@ -320,6 +326,12 @@ def _print_demo(result: dict[str, Any]) -> None:
     table(stats_rows, ["what", "count"], f"store {result['database']}")
     out.print(f"world: {result['world_dir']}  |  planted defects found in quarantine: "
               f"{result['defects_quarantined']}/{result['defects_planted']}", highlight=False)
+    t = result["targeting"]
+    red = [{"rank": r["rank"], "declaration": r["declaration_id"], "why": r["selection_reason"],
+            "p": "" if r["probability"] is None else f"{r['probability']:.2f}",
+            "reasons": "; ".join(r["reasons"]) or ", ".join(r["rule_ids"])} for r in t["red_list"]]
+    table(red, ["rank", "declaration", "why", "p", "reasons"], f"red list for {t['day']} (run {t['run_id']})")
+    out.print(f"models: {t['models']}  |  channels: {t['summary']['counts']}", highlight=False)
 
 
 def main() -> None:

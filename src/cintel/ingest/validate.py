@@ -24,10 +24,10 @@ from cintel.store.tables import RAW_KEPT, stored_columns
 K = FieldKind
 ROW = "_row"
 PROBLEM_SCHEMA = {ROW: pl.Int64, "field": pl.String, "code": pl.String, "message": pl.String}
-_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-_FORMULA = r"^[=@]|^[+\-][^0-9\s.,]"
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+FORMULA = r"^[=@]|^[+\-][^0-9\s.,]"
+TRUE_WORDS = {"true", "t", "yes", "y", "1"}
+FALSE_WORDS = {"false", "f", "no", "n", "0"}
 
 
 @dataclass
@@ -126,10 +126,10 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
         out.add(text.is_null(), name, Problem.MISSING_VALUE, f"{name} is required but empty")
 
     if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.CODE, K.EMAIL):
-        out.add(text.str.contains(_CONTROL), name, Problem.CONTROL_CHARACTER,
+        out.add(text.str.contains(CONTROL), name, Problem.CONTROL_CHARACTER,
                 f"{name} contains control characters; remove them")
     if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST):
-        out.add(text.str.contains(_FORMULA), name, Problem.FORMULA_PREFIX,
+        out.add(text.str.contains(FORMULA), name, Problem.FORMULA_PREFIX,
                 pl.format("{} '{}' starts like a spreadsheet formula; remove the leading sign", pl.lit(name),
                           shown))
     if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.EMAIL):
@@ -226,7 +226,7 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
 
     if f.kind is K.BOOLEAN:
         low = text.str.to_lowercase()
-        value = pl.when(low.is_in(list(_TRUE))).then(True).when(low.is_in(list(_FALSE))).then(False)
+        value = pl.when(low.is_in(list(TRUE_WORDS))).then(True).when(low.is_in(list(FALSE_WORDS))).then(False)
         out.add(present & value.is_null(), name, Problem.INVALID_BOOLEAN,
                 pl.format("{} '{}' is not yes/no", pl.lit(name), shown))
         return [value.alias(name)]

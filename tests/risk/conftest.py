@@ -1,0 +1,52 @@
+"""A small simulated world loaded into a store on each back end, shared by the risk engine's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from cintel.demo import INGEST_ORDER
+from cintel.demo_rules import install
+from cintel.domain.access import AccessContext
+from cintel.ingest.pipeline import ingest_file
+from cintel.simulate import simulate_world
+from cintel.store.engine import make_engine, upgrade
+from tests.conftest import _postgres_engine
+
+END = date(2025, 6, 30)
+AUTHOR = AccessContext(user="ann", purpose="tests", roles=frozenset({"targeting"}))
+APPROVER = AccessContext(user="bob", purpose="tests", roles=frozenset({"supervisor"}))
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("risk-world")
+    simulate_world(out, declarations=6_000, seed=11, formats=("parquet",), defect_rate=0.0, end_date=END, months=10)
+    return out
+
+
+def _load(engine: Engine, world: Path) -> Engine:
+    for kind in INGEST_ORDER:
+        path = world / f"{kind.value}.parquet"
+        if path.exists():
+            ingest_file(engine, path)
+    install(engine, AUTHOR, APPROVER)
+    return engine
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def risk_store(request: pytest.FixtureRequest, small_world: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A migrated store holding the small world and the demo rulebook (approved), on each back end."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('risk-store') / 'store.db'}")
+        upgrade(engine)
+        yield _load(engine, small_world)
+        engine.dispose()
+    else:
+        for engine in _postgres_engine():
+            yield _load(engine, small_world)

@@ -1,0 +1,169 @@
+"""The rulebook in the store, on every back end: versions, four-eyes approval, retirement, lookups, profiles."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, select
+
+from cintel.domain.access import AccessContext
+from cintel.domain.codes import Channel, DeclarationType
+from cintel.risk.rule_language import DECLARATION_COLUMNS, ColumnType, RuleError
+from cintel.risk.rulebook import (
+    LookupKind,
+    RulebookError,
+    Threat,
+    active_rules,
+    add_lookup_values,
+    add_profile_rule,
+    add_rule,
+    approve_rule,
+    create_lookup,
+    create_profile,
+    list_lookups,
+    list_profiles,
+    list_rules,
+    load_lookups,
+    lookup_values,
+    remove_lookup_values,
+    retire_rule,
+    rule_versions,
+)
+from cintel.risk.rules import RuleStatus
+from cintel.store.risk_tables import risk_rules
+
+ANN = AccessContext(user="ann", purpose="targeting")
+BOB = AccessContext(user="bob", purpose="targeting")
+PHONES = "hs_code LIKE '8517%' AND country_of_origin = 'CN'"
+
+
+def test_a_new_rule_is_version_1_draft_by_its_author(engine: Engine) -> None:
+    rule = add_rule(engine, ANN, "PHONES", PHONES, "cheap phones", weight=0.2, offices=["OF1"], regimes=["IM"],
+                    valid_from=date(2024, 1, 1))
+    [stored] = rule_versions(engine, "PHONES")
+    assert stored.key == ("PHONES", 1)
+    assert stored.status is RuleStatus.DRAFT
+    assert stored.author == "ann"
+    assert stored.offices == {"OF1"}
+    assert stored.regimes == {DeclarationType.IMPORT}
+    assert stored.valid_from == date(2024, 1, 1)
+    assert (stored.expression, stored.weight, stored.channel) == (rule.expression, 0.2, None)
+
+
+def test_editing_a_rule_adds_a_draft_version(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "cheap phones", weight=0.2)
+    add_rule(engine, BOB, "PHONES", PHONES + " AND customs_value < 100", "cheaper phones", channel="red")
+    versions = rule_versions(engine, "PHONES")
+    assert [(r.version, r.author, r.channel) for r in versions] == [(1, "ann", None), (2, "bob", Channel.RED)]
+    assert [r.version for r in list_rules(engine)] == [2]
+    assert len(list_rules(engine, all_versions=True)) == 2
+
+
+def test_a_bad_expression_is_refused_before_anything_is_saved(engine: Engine) -> None:
+    with pytest.raises(RuleError, match="unknown column 'hs_cod'"):
+        add_rule(engine, ANN, "BAD", "hs_cod = '1'", "typo", weight=1.0)
+    with pytest.raises(RuleError, match="unknown lookup list 'traders'"):
+        add_rule(engine, ANN, "BAD", "importer_id IN LOOKUP('traders')", "no list yet", weight=1.0)
+    with engine.connect() as conn:
+        assert conn.execute(select(risk_rules)).first() is None
+
+
+def test_a_rule_over_feature_columns_is_checked_against_the_wider_schema(engine: Engine) -> None:
+    schema = DECLARATION_COLUMNS | {"unit_value_ratio_hs6_origin": ColumnType.NUMBER}
+    add_rule(engine, ANN, "CHEAP", "unit_value_ratio_hs6_origin < 0.5", "undervalued", weight=1.0, schema=schema)
+    assert approve_rule(engine, BOB, "CHEAP", schema=schema).status is RuleStatus.APPROVED
+
+
+def test_the_author_cannot_approve_their_own_rule(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "cheap phones", weight=0.2)
+    with pytest.raises(RulebookError, match="another officer must approve"):
+        approve_rule(engine, ANN, "PHONES")
+    approved = approve_rule(engine, BOB, "PHONES")
+    assert (approved.status, approved.approved_by) == (RuleStatus.APPROVED, "bob")
+    [stored] = rule_versions(engine, "PHONES")
+    assert stored.approved_by == "bob"
+    assert stored.approved_at is not None
+
+
+def test_only_drafts_can_be_approved(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "cheap phones", weight=0.2)
+    approve_rule(engine, BOB, "PHONES")
+    with pytest.raises(RulebookError, match="only drafts"):
+        approve_rule(engine, BOB, "PHONES")
+    with pytest.raises(RulebookError, match="no rule 'NOPE'"):
+        approve_rule(engine, BOB, "NOPE")
+
+
+def test_active_rules_are_the_latest_approved_versions_valid_that_day(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=1.0)
+    approve_rule(engine, BOB, "PHONES")
+    add_rule(engine, ANN, "PHONES", PHONES, "v2 draft", weight=0.5)  # a draft does not score yet
+    add_rule(engine, ANN, "SUMMER", "TRUE", "campaign", channel="yellow", valid_from=date(2024, 6, 1),
+             valid_to=date(2024, 8, 31))
+    approve_rule(engine, BOB, "SUMMER")
+    add_rule(engine, ANN, "DRAFT", "TRUE", "never approved", weight=1.0)
+    assert sorted(r.key for r in active_rules(engine, date(2024, 7, 1))) == [("PHONES", 1), ("SUMMER", 1)]
+    assert [r.key for r in active_rules(engine, date(2024, 9, 1))] == [("PHONES", 1)]
+    approve_rule(engine, BOB, "PHONES")
+    assert [r.key for r in active_rules(engine, date(2024, 9, 1))] == [("PHONES", 2)]
+
+
+def test_retiring_a_rule_stops_it_scoring_and_records_who(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=1.0)
+    approve_rule(engine, BOB, "PHONES")
+    add_rule(engine, ANN, "PHONES", PHONES, "v2", weight=0.2)
+    retired = retire_rule(engine, BOB, "PHONES")
+    assert [r.version for r in retired] == [1, 2]
+    assert active_rules(engine, date(2024, 1, 1)) == []
+    assert {(r.status, r.retired_by) for r in rule_versions(engine, "PHONES")} == {(RuleStatus.RETIRED, "bob")}
+    with pytest.raises(RulebookError, match="already retired"):
+        retire_rule(engine, BOB, "PHONES")
+
+
+def test_lookup_lists_hold_values_rules_can_use(engine: Engine) -> None:
+    create_lookup(engine, ANN, "high_risk_traders", "trader", "traders with past seizures")
+    assert add_lookup_values(engine, ANN, "high_risk_traders", ["T1", "T2", " T2 "], note="case 12") == 2
+    assert add_lookup_values(engine, BOB, "high_risk_traders", ["T2", "T3"]) == 1
+    assert remove_lookup_values(engine, "high_risk_traders", ["T1", "T9"]) == 1
+    assert lookup_values(engine, "high_risk_traders") == ["T2", "T3"]
+    create_lookup(engine, ANN, "empty", LookupKind.COUNTRY, "nothing yet")
+    assert load_lookups(engine) == {"high_risk_traders": frozenset({"T2", "T3"}), "empty": frozenset()}
+    assert [(lk.name, lk.kind, lk.values) for lk in list_lookups(engine)] == [
+        ("empty", LookupKind.COUNTRY, 0), ("high_risk_traders", LookupKind.TRADER, 2)]
+    rule = add_rule(engine, ANN, "TRADERS", "importer_id IN LOOKUP('high_risk_traders')", "known", weight=1.0)
+    assert rule.version == 1
+
+
+def test_lookup_errors_name_the_list(engine: Engine) -> None:
+    create_lookup(engine, ANN, "traders", "trader", "x")
+    with pytest.raises(RulebookError, match="already exists"):
+        create_lookup(engine, ANN, "traders", "trader", "x")
+    with pytest.raises(RulebookError, match="unknown lookup kind 'ship'"):
+        create_lookup(engine, ANN, "ships", "ship", "x")
+    with pytest.raises(RulebookError, match="no lookup list 'nope'"):
+        add_lookup_values(engine, ANN, "nope", ["x"])
+
+
+def test_profiles_group_rules_for_a_threat(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "phones", weight=1.0)
+    add_rule(engine, ANN, "CHEAP", "customs_value < 10", "cheap", weight=1.0)
+    create_profile(engine, ANN, "undervaluation-east", Threat.UNDERVALUATION, "east ports", offices=["OF2", "OF1"])
+    add_profile_rule(engine, "undervaluation-east", "PHONES")
+    add_profile_rule(engine, "undervaluation-east", "CHEAP")
+    add_profile_rule(engine, "undervaluation-east", "CHEAP")
+    [profile] = list_profiles(engine)
+    assert (profile.name, profile.threat, profile.offices, profile.rule_ids) == (
+        "undervaluation-east", Threat.UNDERVALUATION, ("OF1", "OF2"), ("CHEAP", "PHONES"))
+    with pytest.raises(RulebookError, match="no rule 'NOPE'"):
+        add_profile_rule(engine, "undervaluation-east", "NOPE")
+    with pytest.raises(RulebookError, match="unknown threat"):
+        create_profile(engine, ANN, "x", "piracy", "x")
+
+
+def test_a_connection_argument_joins_the_callers_transaction(engine: Engine) -> None:
+    with engine.connect() as conn:
+        add_rule(conn, ANN, "PHONES", PHONES, "phones", weight=1.0)
+        assert [r.key for r in list_rules(conn)] == [("PHONES", 1)]
+        conn.rollback()
+    assert list_rules(engine) == []
