@@ -191,6 +191,10 @@ def _best_of(fn: Callable[[], object], repeats: int) -> float:
     return min(_timed(fn)[1] for _ in range(repeats))
 
 
+def _call(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    return fn(*args)
+
+
 def _in_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """``fn(*args)`` in a fresh spawned process, so its peak RSS is its own."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -289,8 +293,10 @@ def run_scoring(declarations: int = 1_000_000, seed: int = 3, smoke: bool = Fals
         declarations = SMOKE_DECLARATIONS
     with tempfile.TemporaryDirectory() as tmp:
         root = cache or Path(tmp)
-        out, t_simulate = _timed(lambda: _in_process(_simulate_phase, root, declarations, seed)["dir"])
-        trained = _in_process(_train_phase, Path(out), smoke)
+        # Simulating and training a large world take gigabytes: in their own processes, unless smoke.
+        prepare = _call if smoke else _in_process
+        out, t_simulate = _timed(lambda: prepare(_simulate_phase, root, declarations, seed)["dir"])
+        trained = prepare(_train_phase, Path(out), smoke)
         result = _in_process(_batch_phase, Path(out), trained["records"], queue_share, 1 if smoke else 3)
     result["model"] = {"trees": trained["trees"], "training_rows": trained["rows"],
                        "training_seconds": round(trained["seconds"], 2)}
@@ -408,8 +414,9 @@ def run_realtime(n_calls: int = 1000, smoke: bool = False, *, declarations: int 
         declarations, n_calls = SMOKE_DECLARATIONS, SMOKE_CALLS
     with tempfile.TemporaryDirectory() as tmp:
         root = cache or Path(tmp)
-        out = Path(_in_process(_simulate_phase, root, declarations, seed)["dir"])
-        trained = _in_process(_train_phase, out, smoke)
+        prepare = _call if smoke else _in_process
+        out = Path(prepare(_simulate_phase, root, declarations, seed)["dir"])
+        trained = prepare(_train_phase, out, smoke)
         result = _in_process(_realtime_phase, out, trained["records"], n_calls)
     result["model"] = {"trees": trained["trees"], "training_rows": trained["rows"]}
     result["seed"], result["smoke"] = seed, smoke

@@ -278,9 +278,15 @@ class Model:
             return self.encoding.rows_matrix(frame.select(self.features).rows(named=True))
         return self.encoding.frame_matrix(frame)
 
+    def _predict(self, frame: pl.DataFrame, **kw: Any) -> Any:
+        # Splitting a handful of rows over threads costs more than it saves, and on a busy machine
+        # waiting for the pool dominates a real-time call.
+        threads = 1 if frame.height <= _SMALL_FRAME else self.params.get("num_threads", 0)
+        return self.booster.predict(self.matrix(frame), num_threads=threads, **kw)
+
     def raw_score(self, frame: pl.DataFrame) -> FloatArray:
         """The booster's untransformed output (log-odds for the classifier, log-mean for Tweedie)."""
-        return np.asarray(self.booster.predict(self.matrix(frame), raw_score=True), dtype=np.float64)
+        return np.asarray(self._predict(frame, raw_score=True), dtype=np.float64)
 
     def predict_proba(self, frame: pl.DataFrame) -> FloatArray:
         """Calibrated probability of fraud per row (classifier only)."""
@@ -296,12 +302,12 @@ class Model:
         """Expected additional revenue if the declaration is a fraud (regressor only)."""
         if self.kind != "regressor":
             raise TypeError(f"{self.name} is a {self.kind}, not a regressor")
-        return np.asarray(self.booster.predict(self.matrix(frame)), dtype=np.float64)
+        return np.asarray(self._predict(frame), dtype=np.float64)
 
     def contributions(self, frame: pl.DataFrame) -> tuple[FloatArray, FloatArray]:
         """Per-feature contributions to the raw score (n x features, in ``features`` order) and the base
         value per row; derived columns (target encodings, counts) are added back to their feature."""
-        contrib = np.asarray(self.booster.predict(self.matrix(frame), pred_contrib=True), dtype=np.float64)
+        contrib = np.asarray(self._predict(frame, pred_contrib=True), dtype=np.float64)
         return contrib[:, :-1] @ self.encoding.fold_matrix(), contrib[:, -1]
 
     def to_record(self) -> dict[str, Any]:

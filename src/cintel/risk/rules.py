@@ -328,6 +328,10 @@ FIXED_CHANNELS = (Channel.YELLOW, Channel.RED)
 _CHANNEL_STRENGTH = {Channel.YELLOW: 1, Channel.RED: 2}
 
 
+_CHECKED: dict[tuple[str, int, frozenset[str] | None], tuple[Mapping[str, ColumnType], CheckedRule]] = {}
+_CHECKED_MAX = 10_000
+
+
 class RuleStatus(StrEnum):
     DRAFT = "draft"  # written, not yet scoring
     APPROVED = "approved"  # approved by a second officer; scores declarations while valid
@@ -393,11 +397,22 @@ class Rule:
     def check(self, schema: Mapping[str, ColumnType] = DECLARATION_COLUMNS,
               lookups: Mapping[str, frozenset[str]] | None = None) -> CheckedRule:
         """The checked expression (RuleError if it does not pass), against the lookup names when given."""
+        names = None if lookups is None else frozenset(lookups)
+        key = (self.expression, id(schema), names)
+        cached = _CHECKED.get(key)
+        # Checking costs milliseconds and scoring one declaration has ten: a rule is checked once per
+        # schema and set of lookup names (the schema object is kept to rule out a reused id).
+        if cached is not None and cached[0] is schema:
+            return cached[1]
         try:
-            return check_rule(self.expression, schema, None if lookups is None else set(lookups))
+            checked = check_rule(self.expression, schema, names)
         except RuleError as exc:
             raise RuleError(f"rule {self.rule_id} v{self.version}: {exc.message}", token=exc.token, line=exc.line,
                             col=exc.col, hint=exc.hint) from None
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = (schema, checked)
+        return checked
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -96,12 +96,17 @@ def _weights_complement(rules: Sequence[Rule], hits: pl.Series) -> npt.NDArray[n
     return frame["c"].to_numpy().astype(np.float64)
 
 
-def assess(item_frame: pl.DataFrame, decl: pl.DataFrame, scorer: Scorer, *, explain: bool = True) -> pl.DataFrame:
+def assess(item_frame: pl.DataFrame, decl: pl.DataFrame, scorer: Scorer, *,
+           explain: bool | float = True) -> pl.DataFrame:
     """One assessment per declaration of the feature frames (from ``build_features``).
 
     Columns: declaration_id, probability, expected_revenue, risk, priority, rule_hits ([{rule_id,
     version}]), rule_ids, rule_score, rule_channel, reasons (top sentences: rules first, then the
     model's strongest positive contributions).
+
+    ``explain``: True gives reasons for every declaration; a share such as 0.05 only for the top 5 %
+    by priority (what reaches the queue: TreeSHAP costs tens of predictions per row), the others get
+    the rules they hit and can be explained on demand (``with_reasons``); False gives none.
     """
     hits = evaluate_rules(scorer.rules, item_frame, scorer.lookups, RULE_SCHEMA)
     decl = decl.join(hits, on="declaration_id", how="left")
@@ -123,9 +128,33 @@ def assess(item_frame: pl.DataFrame, decl: pl.DataFrame, scorer: Scorer, *, expl
         rule_score=pl.col("rule_score"),
         rule_channel=pl.col("rule_channel"),
     )
-    reasons = explain_reasons(decl, assessed["rule_ids"], scorer) if explain else [[] for _ in range(decl.height)]
-    return assessed.with_columns(reasons=pl.Series([[r.text for r in rs] for rs in reasons],
-                                                   dtype=pl.List(pl.String)))
+    if explain is False:
+        return assessed.with_columns(reasons=pl.lit([], dtype=pl.List(pl.String)))
+    if explain is True:
+        return with_reasons(assessed, decl, scorer)
+    cut = assessed["priority"].quantile(1.0 - float(explain), "higher") if assessed.height else 0.0
+    top = assessed.filter(pl.col("priority") >= cut)["declaration_id"]
+    return with_reasons(assessed, decl, scorer, top)
+
+
+def with_reasons(assessed: pl.DataFrame, decl: pl.DataFrame, scorer: Scorer,
+                 declaration_ids: pl.Series | None = None) -> pl.DataFrame:
+    """The assessments with their ``reasons`` column: model and rule reasons for ``declaration_ids``
+    (all when None), rule reasons only for the others."""
+    text = scorer.rule_reasons
+    rules_only = [[text[r] for r in ids if r in text] for ids in assessed["rule_ids"].to_list()]
+    assessed = assessed.drop("reasons", strict=False).with_columns(
+        reasons=pl.Series(rules_only, dtype=pl.List(pl.String)))
+    wanted = decl if declaration_ids is None else decl.filter(pl.col("declaration_id").is_in(declaration_ids.implode()))
+    if wanted.is_empty():
+        return assessed
+    ids = wanted.select("declaration_id").join(assessed.select("declaration_id", "rule_ids"), on="declaration_id",
+                                               how="left", maintain_order="left")
+    reasons = explain_reasons(wanted, ids["rule_ids"], scorer)
+    explained = pl.DataFrame({"declaration_id": ids["declaration_id"],
+                              "_r": pl.Series([[r.text for r in rs] for rs in reasons], dtype=pl.List(pl.String))})
+    return (assessed.join(explained, on="declaration_id", how="left", maintain_order="left")
+            .with_columns(reasons=pl.coalesce("_r", "reasons")).drop("_r"))
 
 
 def explain_reasons(decl: pl.DataFrame, rule_ids: pl.Series, scorer: Scorer) -> list[list[Reason]]:

@@ -29,7 +29,7 @@ from cintel.risk.features import (
 )
 from cintel.risk.models import ModelSpec, TrainedModels, train_models
 from cintel.risk.rulebook import active_rules, load_lookups
-from cintel.risk.scoring import Scorer, assess
+from cintel.risk.scoring import Scorer, assess, with_reasons
 from cintel.risk.selection import SelectionPolicy, summarise
 from cintel.risk.selection import select as select_channels
 from cintel.store.frames import load_inspections, load_items, load_tariff
@@ -38,6 +38,15 @@ from cintel.store.risk_tables import risk_assessments, risk_runs
 # Peer statistics look back 52 weeks from the Monday of the scored week: a year and two weeks of
 # history covers them with margin.
 HISTORY_DAYS = 380
+# Model settings tried by ``train`` when none is given; the best validation AUC wins. Inspected
+# declarations number thousands, not millions, so smaller, more regularised trees are in the set.
+CANDIDATE_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(),
+    ModelSpec(num_leaves=15, min_data_in_leaf=40, learning_rate=0.05, feature_fraction=0.7),
+    ModelSpec(num_leaves=7, min_data_in_leaf=60, learning_rate=0.05, feature_fraction=0.6, lambda_l2=5.0),
+)
+# Declarations at the top of a day's queue explained by the model even when not selected.
+QUEUE_REASONS = 200
 # High-cardinality codes worth a smoothed fraud rate learnt on the training window.
 TARGET_ENCODED = ("main_hs6",)
 
@@ -100,8 +109,11 @@ def train(engine: Engine, actor: AccessContext, *, start: date | None = None, en
     if frame.height < 100:
         raise RiskError(f"only {frame.height} inspected declarations to learn from; at least 100 are needed")
     features, categorical, encoded = model_inputs()
-    trained: TrainedModels = train_models(frame, features, categorical, target_encoded=encoded, split=split,
-                                          seed=seed, spec=spec)
+    candidates = [spec] if spec is not None else list(CANDIDATE_SPECS)
+    fits = [train_models(frame, features, categorical, target_encoded=encoded, split=split, seed=seed, spec=s)
+            for s in candidates]
+    # Chosen on the validation window only; the test window stays a report.
+    trained: TrainedModels = max(fits, key=lambda t: t.fraud.metrics["valid"].get("auc") or 0.0)
     fraud_id = registry.save_model(engine, trained.fraud, actor.user)
     revenue_id = registry.save_model(engine, trained.revenue, actor.user) if trained.revenue else None
     if activate:
@@ -131,20 +143,20 @@ def model_ids(engine: Engine) -> dict[str, str]:
     return {m.name: m.model_id for m in registry.list_models(engine) if m.status == "active"}
 
 
-def assess_day(engine: Engine, day: date, scorer: Scorer) -> pl.DataFrame:
-    """Assessments of the declarations lodged on ``day`` (empty frame when there are none)."""
+def features_day(engine: Engine, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Feature frames of the declarations lodged on ``day``."""
     items = load_items(engine, day, day + timedelta(days=1))
     if items.is_empty():
         raise RiskError(f"no declarations stored for {day}")
-    item_frame, decl = build_features(items, history_before(engine, day))
-    return assess(item_frame, decl, scorer)
+    return build_features(items, history_before(engine, day))
 
 
 def run_day(engine: Engine, actor: AccessContext, day: date, policy: SelectionPolicy | None = None,
             *, use_model: bool = True, rank_by: str = "value") -> dict[str, Any]:
     """Scores (and, given a policy, selects) one day's declarations and records the run."""
     scorer = load_scorer(engine, day, use_model=use_model, rank_by=rank_by)
-    assessed = assess_day(engine, day, scorer)
+    item_frame, decl = features_day(engine, day)
+    assessed = assess(item_frame, decl, scorer, explain=False)
     if policy is not None:
         chosen = select_channels(assessed, policy)
         summary = summarise(chosen, policy)
@@ -153,6 +165,10 @@ def run_day(engine: Engine, actor: AccessContext, day: date, policy: SelectionPo
             channel=pl.lit("green"), selection_reason=pl.lit("none"), selection_detail=pl.lit(None, pl.String),
             rank=pl.col("priority").rank("ordinal", descending=True).cast(pl.Int64))
         summary = {"n": chosen.height}
+    # Model reasons for what an officer will look at: every selected declaration and the top of the
+    # queue; the rest carry their rule reasons and are explained on demand (`cintel explain`).
+    queue = chosen.filter((pl.col("channel") != "green") | (pl.col("rank") <= QUEUE_REASONS))["declaration_id"]
+    chosen = with_reasons(chosen, decl, scorer, queue)
     ids = model_ids(engine) if use_model else {}
     run = {
         "kind": "select" if policy else "score", "run_date": day, "created_at": datetime.now(UTC),
