@@ -47,7 +47,7 @@ from cintel.risk.models import Model, ModelSpec, TrainedModels, train_models
 from cintel.risk.rule_schema import RULE_SCHEMA
 from cintel.risk.rules import Rule, RuleStatus, evaluate_rules, score_declaration
 from cintel.risk.scoring import Scorer, assess, explain_reasons
-from cintel.risk.service import model_inputs
+from cintel.risk.service import fit_models, model_inputs
 from cintel.simulate import simulate_world
 from cintel.store.frames import frame_schema, item_schema
 
@@ -138,7 +138,9 @@ def train(world: World, smoke: bool = False) -> TrainedModels:
     frame = decl.join(outcome, on="declaration_id", how="inner")
     features, categorical, encoded = model_inputs()
     spec = ModelSpec(num_leaves=15, learning_rate=0.1, max_rounds=40, early_stopping_rounds=10) if smoke else None
-    return train_models(frame, features, categorical, target_encoded=encoded, split=(0.7, 0.85), spec=spec)
+    if spec is not None:
+        return train_models(frame, features, categorical, target_encoded=encoded, split=(0.7, 0.85), spec=spec)
+    return fit_models(frame)  # what `cintel train` does
 
 
 _DATES = ("train_from", "train_to", "valid_to", "test_to")

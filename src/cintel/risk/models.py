@@ -187,6 +187,7 @@ class ModelSpec:
     """LightGBM and encoding parameters; defaults suit tens of thousands to millions of declarations."""
 
     num_leaves: int = 63
+    max_depth: int = -1  # no limit; explanations (TreeSHAP) cost grows with the square of the depth
     learning_rate: float = 0.03
     max_rounds: int = 3000
     early_stopping_rounds: int = 200
@@ -211,6 +212,7 @@ class ModelSpec:
     def lgb_params(self, objective: str, seed: int) -> dict[str, Any]:
         params: dict[str, Any] = {
             "objective": objective, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth,
             "min_data_in_leaf": self.min_data_in_leaf, "feature_fraction": self.feature_fraction,
             "bagging_fraction": self.bagging_fraction, "bagging_freq": self.bagging_freq,
             "lambda_l2": self.lambda_l2, "cat_smooth": self.cat_smooth, "cat_l2": self.cat_l2,

@@ -8,8 +8,6 @@ caller's transaction), so a training job can save and activate atomically.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,6 +17,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from cintel.errors import CintelError
 from cintel.risk.models import Model
 from cintel.store.risk_tables import risk_models
+from cintel.store.transaction import transaction
 
 _JSON_COLUMNS = ("features", "categorical", "params", "metrics", "calibration")
 
@@ -47,19 +46,10 @@ class ModelInfo:
     metrics: dict[str, Any]
 
 
-@contextmanager
-def _tx(conn: Connection | Engine) -> Iterator[Connection]:
-    if isinstance(conn, Engine):
-        with conn.begin() as c:
-            yield c
-    else:
-        yield conn
-
-
 def save_model(conn: Connection | Engine, model: Model, created_by: str, *, now: datetime | None = None) -> str:
     """Store the model as the next version of its name, status ``candidate``; return its id (name-vN)."""
     record = model.to_record()
-    with _tx(conn) as c:
+    with transaction(conn) as c:
         latest = c.execute(select(func.max(risk_models.c.version)).where(risk_models.c.name == model.name)).scalar()
         version = (latest or 0) + 1
         model_id = f"{model.name}-v{version}"
@@ -73,7 +63,7 @@ def save_model(conn: Connection | Engine, model: Model, created_by: str, *, now:
 
 def activate(conn: Connection | Engine, model_id: str) -> None:
     """Make ``model_id`` the active version of its name and retire the one active before it."""
-    with _tx(conn) as c:
+    with transaction(conn) as c:
         name = c.execute(select(risk_models.c.name).where(risk_models.c.model_id == model_id)).scalar()
         if name is None:
             raise RegistryError(f"no model {model_id!r} in the registry")
@@ -84,7 +74,7 @@ def activate(conn: Connection | Engine, model_id: str) -> None:
 
 def load(conn: Connection | Engine, model_id: str) -> Model:
     """The model stored as ``model_id``, ready to score."""
-    with _tx(conn) as c:
+    with transaction(conn) as c:
         row = c.execute(select(risk_models).where(risk_models.c.model_id == model_id)).mappings().first()
     if row is None:
         raise RegistryError(f"no model {model_id!r} in the registry")
@@ -93,7 +83,7 @@ def load(conn: Connection | Engine, model_id: str) -> Model:
 
 def load_active(conn: Connection | Engine, name: str) -> Model:
     """The active version of model ``name`` (e.g. 'fraud')."""
-    with _tx(conn) as c:
+    with transaction(conn) as c:
         model_id = c.execute(select(risk_models.c.model_id).where(
             (risk_models.c.name == name) & (risk_models.c.status == "active"))).scalar()
     if model_id is None:
@@ -107,7 +97,7 @@ def list_models(conn: Connection | Engine, name: str | None = None) -> list[Mode
     query = select(*cols).order_by(risk_models.c.name, risk_models.c.version.desc())
     if name is not None:
         query = query.where(risk_models.c.name == name)
-    with _tx(conn) as c:
+    with transaction(conn) as c:
         rows = c.execute(query).mappings().all()
     return [ModelInfo(**{k: v for k, v in _decode(r).items()}) for r in rows]
 

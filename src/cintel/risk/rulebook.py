@@ -9,13 +9,12 @@ lists the store holds.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from cintel.domain.access import AccessContext
 from cintel.domain.codes import Channel
@@ -24,6 +23,7 @@ from cintel.risk.rule_language import ColumnType, RuleError, check_rule
 from cintel.risk.rule_schema import RULE_SCHEMA
 from cintel.risk.rules import Rule, RuleStatus, regimes_of
 from cintel.store.risk_tables import risk_lookup_values, risk_lookups, risk_profile_rules, risk_profiles, risk_rules
+from cintel.store.transaction import Bind, transaction
 
 
 class RulebookError(CintelError):
@@ -68,18 +68,6 @@ class Profile:
     rule_ids: tuple[str, ...]
 
 
-Bind = Engine | Connection
-
-
-@contextmanager
-def _tx(bind: Bind) -> Iterator[Connection]:
-    if isinstance(bind, Engine):
-        with bind.begin() as conn:
-            yield conn
-    else:
-        yield bind
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -112,7 +100,7 @@ def add_rule(bind: Bind, actor: AccessContext, rule_id: str, expression: str, re
         fixed = Channel(channel) if channel is not None else None
     except ValueError:
         raise RuleError(f"unknown channel '{channel}'; a rule fixes yellow or red") from None
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         check_rule(expression, schema, lookup_names(conn))
         latest = conn.execute(select(func.max(risk_rules.c.version)).where(risk_rules.c.rule_id == rule_id)).scalar()
         rule = Rule(rule_id=rule_id, version=(latest or 0) + 1, expression=expression, reason=reason,
@@ -131,7 +119,7 @@ def add_rule(bind: Bind, actor: AccessContext, rule_id: str, expression: str, re
 
 def rule_versions(bind: Bind, rule_id: str) -> list[Rule]:
     """Every version of a rule, oldest first; RulebookError if there is none."""
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         rows = conn.execute(select(risk_rules).where(risk_rules.c.rule_id == rule_id)
                             .order_by(risk_rules.c.version)).mappings().all()
     if not rows:
@@ -141,7 +129,7 @@ def rule_versions(bind: Bind, rule_id: str) -> list[Rule]:
 
 def list_rules(bind: Bind, *, status: RuleStatus | None = None, all_versions: bool = False) -> list[Rule]:
     """The latest version of every rule (or every version), by rule_id, optionally of one status."""
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         rows = conn.execute(select(risk_rules).order_by(risk_rules.c.rule_id, risk_rules.c.version)).mappings().all()
     rules = [_rule(r) for r in rows]
     if not all_versions:
@@ -155,7 +143,7 @@ def list_rules(bind: Bind, *, status: RuleStatus | None = None, all_versions: bo
 def approve_rule(bind: Bind, actor: AccessContext, rule_id: str, version: int | None = None,
                  schema: Mapping[str, ColumnType] = RULE_SCHEMA) -> Rule:
     """Approves a draft (the latest one by default). Four eyes: the approver must not be its author."""
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         versions = rule_versions(conn, rule_id)
         drafts = [r for r in versions if r.status is RuleStatus.DRAFT and (version is None or r.version == version)]
         if not drafts:
@@ -176,7 +164,7 @@ def approve_rule(bind: Bind, actor: AccessContext, rule_id: str, version: int | 
 
 def retire_rule(bind: Bind, actor: AccessContext, rule_id: str) -> list[Rule]:
     """Retires every draft and approved version of a rule: it stops scoring, its history stays."""
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         live = [r for r in rule_versions(conn, rule_id) if r.status is not RuleStatus.RETIRED]
         if not live:
             raise RulebookError(f"rule '{rule_id}' is already retired")
@@ -210,7 +198,7 @@ def create_lookup(bind: Bind, actor: AccessContext, name: str, kind: LookupKind 
         raise RulebookError(f"unknown lookup kind '{kind}'; use {', '.join(k.value for k in LookupKind)}") from None
     if not name or len(name) > 64 or not name.replace("_", "").replace("-", "").isalnum():
         raise RulebookError(f"lookup name '{name}' must be 1-64 letters, digits, '_' or '-'")
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         if conn.execute(select(risk_lookups.c.name).where(risk_lookups.c.name == name)).first():
             raise RulebookError(f"lookup list '{name}' already exists")
         conn.execute(insert(risk_lookups).values(name=name, kind=lookup_kind.value, description=description,
@@ -230,7 +218,7 @@ def add_lookup_values(bind: Bind, actor: AccessContext, name: str, values: Itera
     too_long = [v for v in wanted if len(v) > 128]
     if too_long:
         raise RulebookError(f"lookup value '{too_long[0][:40]}...' is longer than 128 characters")
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         _require_lookup(conn, name)
         have = set(conn.execute(select(risk_lookup_values.c.value).where(risk_lookup_values.c.name == name))
                    .scalars())
@@ -246,7 +234,7 @@ def add_lookup_values(bind: Bind, actor: AccessContext, name: str, values: Itera
 def remove_lookup_values(bind: Bind, name: str, values: Iterable[str]) -> int:
     """Removes values from a lookup list; returns how many were there."""
     gone = sorted({v.strip() for v in values})
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         _require_lookup(conn, name)
         result = conn.execute(delete(risk_lookup_values).where(risk_lookup_values.c.name == name,
                                                                risk_lookup_values.c.value.in_(gone)))
@@ -257,7 +245,7 @@ def list_lookups(bind: Bind) -> list[Lookup]:
     """Every lookup list with its number of values."""
     counts = (select(risk_lookup_values.c.name, func.count().label("n"))
               .group_by(risk_lookup_values.c.name).subquery())
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         rows = conn.execute(select(risk_lookups, counts.c.n).outerjoin(counts, counts.c.name == risk_lookups.c.name)
                             .order_by(risk_lookups.c.name)).mappings().all()
     return [Lookup(r["name"], LookupKind(r["kind"]), r["description"], r["created_by"], int(r["n"] or 0))
@@ -266,20 +254,20 @@ def list_lookups(bind: Bind) -> list[Lookup]:
 
 def lookup_values(bind: Bind, name: str) -> list[str]:
     """The values of one lookup list, sorted."""
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         _require_lookup(conn, name)
         return sorted(conn.execute(select(risk_lookup_values.c.value)
                                    .where(risk_lookup_values.c.name == name)).scalars())
 
 
 def lookup_names(bind: Bind) -> set[str]:
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         return set(conn.execute(select(risk_lookups.c.name)).scalars())
 
 
 def load_lookups(bind: Bind) -> dict[str, frozenset[str]]:
     """Every lookup list as name -> values: what rules are compiled and evaluated with."""
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         result: dict[str, set[str]] = {n: set() for n in conn.execute(select(risk_lookups.c.name)).scalars()}
         for name, value in conn.execute(select(risk_lookup_values.c.name, risk_lookup_values.c.value)):
             result[name].add(value)
@@ -296,7 +284,7 @@ def create_profile(bind: Bind, actor: AccessContext, name: str, threat: Threat |
         kind = Threat(threat)
     except ValueError:
         raise RulebookError(f"unknown threat '{threat}'; use {', '.join(t.value for t in Threat)}") from None
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         if conn.execute(select(risk_profiles.c.name).where(risk_profiles.c.name == name)).first():
             raise RulebookError(f"profile '{name}' already exists")
         conn.execute(insert(risk_profiles).values(
@@ -307,7 +295,7 @@ def create_profile(bind: Bind, actor: AccessContext, name: str, threat: Threat |
 
 def add_profile_rule(bind: Bind, profile: str, rule_id: str) -> None:
     """Puts a rule (all its versions) in a profile; adding it twice changes nothing."""
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         if not conn.execute(select(risk_profiles.c.name).where(risk_profiles.c.name == profile)).first():
             raise RulebookError(f"no profile '{profile}'")
         rule_versions(conn, rule_id)
@@ -319,7 +307,7 @@ def add_profile_rule(bind: Bind, profile: str, rule_id: str) -> None:
 
 def list_profiles(bind: Bind) -> list[Profile]:
     """Every profile with the ids of its rules."""
-    with _tx(bind) as conn:
+    with transaction(bind) as conn:
         members: dict[str, list[str]] = {}
         for p, r in conn.execute(select(risk_profile_rules.c.profile, risk_profile_rules.c.rule_id)
                                  .order_by(risk_profile_rules.c.rule_id)):

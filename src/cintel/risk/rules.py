@@ -9,6 +9,7 @@ lookup lists and profiles is `cintel.risk.rulebook`; docs/rules.md is the office
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -172,14 +173,7 @@ def _polars(n: Node, lookups: Mapping[str, frozenset[str]]) -> pl.Expr:
         return item.str.contains(f"(?s)^{arg}$")
     if isinstance(n, Arith):
         a, b = _polars(n.left, lookups), _polars(n.right, lookups)
-        if n.op == "+":
-            r = a + b
-        elif n.op == "-":
-            r = a - b
-        elif n.op == "*":
-            r = a * b
-        else:
-            r = pl.when(b == 0).then(pl.lit(None, pl.Float64)).otherwise(a / b)
+        r = _ARITH[n.op](a, b) if n.op in _ARITH else pl.when(b == 0).then(pl.lit(None, pl.Float64)).otherwise(a / b)
         return r.fill_nan(None)
     if isinstance(n, Func):
         args = [_polars(a, lookups) for a in n.args]
@@ -286,18 +280,9 @@ def _eval(n: Node, row: Mapping[str, Any], lookups: Mapping[str, frozenset[str]]
         return re.fullmatch(like_regex(pattern), v, flags=re.DOTALL) is not None
     if isinstance(n, Arith):
         a, b = _eval(n.left, row, lookups), _eval(n.right, row, lookups)
-        if a is None or b is None:
+        if a is None or b is None or (n.op == "/" and b == 0):
             return None
-        if n.op == "+":
-            r = a + b
-        elif n.op == "-":
-            r = a - b
-        elif n.op == "*":
-            r = a * b
-        else:
-            if b == 0:
-                return None
-            r = a / b
+        r = _ARITH[n.op](a, b) if n.op in _ARITH else a / b
         return None if math.isnan(r) else r
     if isinstance(n, Func):
         args = [_eval(a, row, lookups) for a in n.args]
@@ -328,6 +313,9 @@ FIXED_CHANNELS = (Channel.YELLOW, Channel.RED)
 _CHANNEL_STRENGTH = {Channel.YELLOW: 1, Channel.RED: 2}
 
 
+# The same operators on Polars expressions and on Python numbers; division is special on both paths
+# (by zero is NULL).
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 _CHECKED: dict[tuple[str, int, frozenset[str] | None], tuple[Mapping[str, ColumnType], CheckedRule]] = {}
 _CHECKED_MAX = 10_000
 
