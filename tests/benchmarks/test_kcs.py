@@ -41,3 +41,12 @@ def test_critical_fraud_is_never_a_feature_and_peer_prices_come_from_training_on
     first_train = engineered.filter(pl.col("date") <= TRAIN_TO)["unit_price_vs_hs6"]
     assert engineer(later).filter(pl.col("date") <= TRAIN_TO)["unit_price_vs_hs6"].equals(first_train)
     assert engineered["date"].min() == date(2020, 1, 1)
+
+
+def test_the_cli_prints_the_benchmark_as_json_and_refuses_a_missing_folder(tmp_path: Path) -> None:
+    from tests.test_cli import Cli, assert_one_line_error
+
+    cli = Cli(tmp_path)
+    result = cli.json("bench", "kcs", "--smoke", "--seeds", "1", "--data", str(DATA))
+    assert set(KEYS) <= result.keys()
+    assert_one_line_error(cli("bench", "kcs", "--data", str(tmp_path / "nowhere")))
