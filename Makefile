@@ -30,6 +30,10 @@ test: install lint
 bench: install
 	$(VENV)/bin/python bench/bench_ingest.py
 	$(VENV)/bin/python bench/bench_simulate.py
+	$(VENV)/bin/cintel bench kcs --json
+	$(VENV)/bin/cintel bench world --json
+	$(VENV)/bin/cintel bench loop --json
+	$(VENV)/bin/python bench/bench_scoring.py
 
 clean:
 	rm -rf .tools $(VENV) var
