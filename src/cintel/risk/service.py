@@ -122,12 +122,14 @@ def train(engine: Engine, actor: AccessContext, *, start: date | None = None, en
     if frame.height < 100:
         raise RiskError(f"only {frame.height} inspected declarations to learn from; at least 100 are needed")
     trained = fit_models(frame, split=split, seed=seed, spec=spec)
-    fraud_id = registry.save_model(engine, trained.fraud, actor.user)
-    revenue_id = registry.save_model(engine, trained.revenue, actor.user) if trained.revenue else None
-    if activate:
-        for model_id in (fraud_id, revenue_id):
-            if model_id:
-                registry.activate(engine, model_id)
+    # One transaction: scoring never sees a new fraud model beside the previous revenue model.
+    with engine.begin() as conn:
+        fraud_id = registry.save_model(conn, trained.fraud, actor.user)
+        revenue_id = registry.save_model(conn, trained.revenue, actor.user) if trained.revenue else None
+        if activate:
+            for model_id in (fraud_id, revenue_id):
+                if model_id:
+                    registry.activate(conn, model_id)
     w = trained.fraud.window
     return TrainReport(fraud_id, revenue_id, frame.height, int(frame["is_fraud"].sum()),
                        {"train_from": w.train_from, "train_to": w.train_to, "valid_to": w.valid_to,
