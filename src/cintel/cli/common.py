@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -98,3 +98,11 @@ def parse_day(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise UserError(f"{option} '{value}' is not a YYYY-MM-DD date") from None
+
+
+def parse_window(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    """--from and --to (both days included) as the half-open [start, end) the services take."""
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    if first and last and last < first:
+        raise UserError(f"--to {last} is before --from {first}")
+    return first, last + timedelta(days=1) if last else None

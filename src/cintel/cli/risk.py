@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cintel.cli.common import AsOpt, JsonOpt, UserError, default_user, emit, out, parse_day, table
+from cintel.cli.common import AsOpt, JsonOpt, UserError, default_user, emit, out, parse_day, parse_window, table
 from cintel.cli.common import engine as open_engine
 from cintel.domain.access import AccessContext
 
@@ -23,16 +23,6 @@ ToOpt = Annotated[str | None, typer.Option("--to", help="Last day of the window,
 
 def _actor(user: str | None, purpose: str) -> AccessContext:
     return AccessContext(user=user or default_user(), purpose=purpose, roles=frozenset({"targeting"}))
-
-
-def _window(start: str | None, end: str | None) -> tuple[date | None, date | None]:
-    """[from, to] as the half-open [start, end) the services take."""
-    from datetime import timedelta
-
-    first, last = parse_day(start, "--from"), parse_day(end, "--to")
-    if first and last and last < first:
-        raise UserError(f"--to {last} is before --from {first}")
-    return first, last + timedelta(days=1) if last else None
 
 
 def _day(engine: Any, value: str | None) -> date:
@@ -51,7 +41,7 @@ def features_build(
     """Computes the features of every declaration in a window, each as of its own date, to Parquet."""
     from cintel.risk.service import feature_window
 
-    first, stop = _window(start, end)
+    first, stop = parse_window(start, end)
     item_frame, decl = feature_window(open_engine(), first, stop)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     decl.write_parquet(out_path)
@@ -72,7 +62,7 @@ def train(
     order), registers them with their metrics and makes them active."""
     from cintel.risk.service import train as train_models
 
-    first, stop = _window(start, end)
+    first, stop = parse_window(start, end)
     report = train_models(open_engine(), _actor(user, "model training"), start=first, end=stop, seed=seed,
                           activate=not no_activate).to_dict()
 

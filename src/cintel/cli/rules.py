@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cintel.cli.common import AsOpt, JsonOpt, UserError, default_user, emit, out, parse_day, table
+from cintel.cli.common import AsOpt, JsonOpt, UserError, default_user, emit, out, parse_day, parse_window, table
 from cintel.cli.common import engine as open_engine
 from cintel.domain.access import AccessContext
 from cintel.risk.rule_language import check_rule
@@ -141,8 +141,6 @@ def backtest(
 ) -> None:
     """How a rule would have done over past declarations: hits, load, hit rate on inspected ones, revenue
     found, and overlap with the approved rules. Run it before approving."""
-    from datetime import timedelta
-
     from cintel.risk.review import candidate_backtest
     from cintel.risk.rulebook import rule_versions
 
@@ -153,8 +151,7 @@ def backtest(
         rule = rule_versions(engine, rule_id)[-1]
     else:
         rule = Rule("candidate", 1, expr or "", "candidate rule", default_user(), weight=1.0)
-    first, last = parse_day(start, "--from"), parse_day(end, "--to")
-    report = candidate_backtest(engine, rule, first, last + timedelta(days=1) if last else None)
+    report = candidate_backtest(engine, rule, *parse_window(start, end))
 
     def human() -> None:
         hit_rate = report["hit_rate"]
