@@ -44,3 +44,41 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         eng.dispose()
     else:
         yield from _postgres_engine()
+
+
+@pytest.fixture(scope="session")
+def entity_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated world (3,000 declarations, with rings and listed parties) for entity and network tests."""
+    from datetime import date
+
+    from cintel.simulate import simulate_world
+
+    out = tmp_path_factory.mktemp("entity-world")
+    simulate_world(out, declarations=3_000, seed=5, formats=("parquet",), defect_rate=0.0, end_date=date(2025, 6, 30),
+                   months=8)
+    return out
+
+
+def _resolve_world(engine: Engine, world: Path) -> Engine:
+    from cintel.entities.screening_service import screen_store
+    from cintel.entities.service import resolve_store
+    from tests.entities.conftest import ANALYST, FIRST, LATER, load_kinds
+
+    load_kinds(engine, world, (*FIRST, *LATER))
+    resolve_store(engine, ANALYST)
+    screen_store(engine, ANALYST)
+    return engine
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def resolved_store(request: pytest.FixtureRequest, entity_world: Path,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The entity world ingested, resolved and screened, on each back end; tests must not change it."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('resolved') / 'store.db'}")
+        upgrade(engine)
+        yield _resolve_world(engine, entity_world)
+        engine.dispose()
+    else:
+        for engine in _postgres_engine():
+            yield _resolve_world(engine, entity_world)

@@ -55,6 +55,7 @@ def run_demo(engine: Engine, *, declarations: int, seed: int, progress: Progress
         with progress(f"ingest {path.name}", None) as advance:
             batches.append(ingest_file(engine, path, options=options, progress=advance).to_dict())
     found, planted = planted_defects_found(engine, world)
+    entities = run_entities(engine)
     targeting = run_targeting(engine)
     return {
         "database": engine.url.render_as_string(hide_password=True),
@@ -64,7 +65,31 @@ def run_demo(engine: Engine, *, declarations: int, seed: int, progress: Progress
         "store": store_stats(engine),
         "defects_planted": planted,
         "defects_quarantined": found,
+        "entities": entities,
         "targeting": targeting,
+    }
+
+
+DEMO_RINGS = 5
+
+
+def run_entities(engine: Engine) -> dict[str, Any]:
+    """Resolves the world's parties (incrementally on a re-run), screens them against its watch lists and
+    ranks the suspected front-company rings with their evidence."""
+    from cintel.entities.screening_service import screen_store
+    from cintel.entities.service import resolve_store
+    from cintel.network.service import ring_report
+
+    analyst = AccessContext(user="demo-analyst", purpose="demo entity resolution", roles=frozenset({"analyst"}))
+    resolved = resolve_store(engine, analyst)
+    screened = screen_store(engine, analyst)
+    rings = ring_report(engine, analyst, top=DEMO_RINGS)
+    return {
+        "resolution": resolved.to_dict(), "screening": screened.to_dict(),
+        "rings": [{"ring_id": r.ring_id, "score": round(r.score, 3), "summary": r.summary,
+                   "companies": r.members.filter(pl.col("kind") == "company")["label"].to_list(),
+                   "evidence": r.evidence.with_columns(pl.col(pl.Date).cast(pl.String)).to_dicts()}
+                  for r in rings],
     }
 
 

@@ -35,6 +35,19 @@ class Settings(BaseSettings):
         64 * 1024 * 1024, description="Largest single CSV field read (bytes); larger ones stop the file"
     )
 
+    entity_match_threshold: float = Field(
+        0.9, gt=0, le=1, description="Match probability at which two party records are resolved to one entity"
+    )
+    entity_link_floor: float = Field(
+        0.5, gt=0, le=1, description="Scored pairs below this probability are not kept (nor shown as near misses)"
+    )
+    screening_threshold: float = Field(
+        0.70, gt=0, le=1, description="Watch-list screening score at which a party raises a hit"
+    )
+    network_half_life_days: float = Field(
+        180.0, gt=0, description="Age at which a seizure or listing weighs half as much in risk propagation"
+    )
+
 
 @cache
 def get_settings() -> Settings:

@@ -233,12 +233,56 @@ def fixed_channel_hits(frame: pl.DataFrame) -> dict[str, Any]:
             "by_rule": {r: {"hits": int(n), "precision": float(p)} for r, n, p in by_rule.iter_rows()}}
 
 
-def run_world(declarations: int = 100_000, seed: int = 1, months: int = 12, smoke: bool = False,
-              workdir: Path | None = None) -> dict[str, Any]:
-    """Simulate, ingest, train before the test window and compare rules only, model only and the combined
-    system on the test window against the ground truth (see the module docstring). JSON-ready."""
+def resolve_world(engine: Engine) -> dict[str, Any]:
+    """Resolve the world's parties and screen them against its watch lists (what the network features read)."""
+    from cintel.entities.screening_service import screen_store
+    from cintel.entities.service import resolve_store
+
+    actor = local_operator("benchmark: entities")
+    resolved = resolve_store(engine, actor)
+    screened = screen_store(engine, actor)
+    return {"entities": resolved.entities, "party_records": resolved.records, "screening_hits": screened.hits}
+
+
+def score_world(engine: Engine, world: Path, summary: Any, *, seed: int, test_days: int, smoke: bool,
+                lap: Any) -> dict[str, Any]:
+    """Train before the test window, score it with every system and measure them against the truth."""
     from cintel.risk import service
 
+    world_start, world_end = date.fromisoformat(summary.start_date), date.fromisoformat(summary.end_date)
+    test_start, test_end = world_end - timedelta(days=test_days - 1), world_end + timedelta(days=1)
+    actor, _ = author_and_approver("benchmark: world")
+    t = time.perf_counter()
+    trained = service.train(engine, actor, end=test_start, split=split_for(world_start, test_start), seed=seed,
+                            spec=benchmark_spec(smoke))
+    t = lap("train", t)
+    item_frame, decl = service.feature_window(engine, test_start, test_end)
+    t = lap("features", t)
+    full = service.load_scorer(engine, test_start)
+    scorers = {"rules": Scorer(rules=full.rules, lookups=full.lookups),
+               "model": Scorer(rules=(), lookups=full.lookups, fraud_model=full.fraud_model,
+                               revenue_model=full.revenue_model),
+               "combined": full,
+               "combined_risk": Scorer(rules=full.rules, lookups=full.lookups, fraud_model=full.fraud_model,
+                                       revenue_model=full.revenue_model, rank_by="risk")}
+    dates = decl.select("declaration_id", "declaration_date")
+    assessed = {name: assess(item_frame, decl, s, explain=False).join(dates, on="declaration_id")
+                for name, s in scorers.items()}
+    t = lap("score", t)
+    truth = read_truth(world)
+    systems = evaluate(assessed, truth, seed)
+    lap("evaluate", t)
+    test_truth = truth.join(dates, on="declaration_id")
+    return {"systems": systems, "trained": trained, "rules": len(full.rules), "test_declarations": decl.height,
+            "test_truth": test_truth, "world_start": world_start, "world_end": world_end, "test_start": test_start}
+
+
+def run_world(declarations: int = 100_000, seed: int = 1, months: int = 12, smoke: bool = False,
+              workdir: Path | None = None, network: bool = True, compare_network: bool = True) -> dict[str, Any]:
+    """Simulate, ingest, resolve entities (unless ``network`` is False), train before the test window and
+    compare rules only, model only and the combined system on the test window against the ground truth
+    (see the module docstring). With ``compare_network``, the same world is first scored without the
+    entity network, and ``network_gain`` compares the two. JSON-ready."""
     test_days = TEST_DAYS
     if smoke:
         declarations, months, test_days = SMOKE["declarations"], SMOKE["months"], SMOKE["test_days"]
@@ -255,46 +299,33 @@ def run_world(declarations: int = 100_000, seed: int = 1, months: int = 12, smok
         t = time.perf_counter()
         engine, world, summary = build_world_store(Path(tmp), declarations=declarations, seed=seed, months=months)
         t = lap("simulate_ingest_rules", t)
-        world_start, world_end = date.fromisoformat(summary.start_date), date.fromisoformat(summary.end_date)
-        test_start, test_end = world_end - timedelta(days=test_days - 1), world_end + timedelta(days=1)
-        actor, _ = author_and_approver("benchmark: world")
-        trained = service.train(engine, actor, end=test_start, split=split_for(world_start, test_start), seed=seed,
-                                spec=benchmark_spec(smoke))
-        t = lap("train", t)
-        item_frame, decl = service.feature_window(engine, test_start, test_end)
-        t = lap("features", t)
-        full = service.load_scorer(engine, test_start)
-        scorers = {"rules": Scorer(rules=full.rules, lookups=full.lookups),
-                   "model": Scorer(rules=(), lookups=full.lookups, fraud_model=full.fraud_model,
-                                   revenue_model=full.revenue_model),
-                   "combined": full,
-                   "combined_risk": Scorer(rules=full.rules, lookups=full.lookups, fraud_model=full.fraud_model,
-                                           revenue_model=full.revenue_model, rank_by="risk")}
-        dates = decl.select("declaration_id", "declaration_date")
-        assessed = {name: assess(item_frame, decl, s, explain=False).join(dates, on="declaration_id")
-                    for name, s in scorers.items()}
-        t = lap("score", t)
-        truth = read_truth(world)
-        systems = evaluate(assessed, truth, seed)
-        lap("evaluate", t)
-        test_truth = truth.join(dates, on="declaration_id")
-        sizes = {"declarations": declarations, "items": summary.records.get("declarations", 0),
-                 "inspections": summary.records.get("inspections", 0), "rules": len(full.rules),
-                 "train_rows": trained.rows, "train_frauds": trained.frauds, "test_declarations": decl.height,
-                 "test_frauds": int(test_truth["is_fraud"].sum()),
-                 "test_fraud_rate": float(test_truth["is_fraud"].mean() or 0.0),  # type: ignore[arg-type]
-                 "test_revenue_at_risk": round(float(test_truth["revenue"].sum()), 2),
-                 "revenue_model": trained.revenue_model_id is not None}
+        baseline = None
+        if network and compare_network:
+            baseline = score_world(engine, world, summary, seed=seed, test_days=test_days, smoke=smoke,
+                                   lap=lambda name, since: lap(f"without_network_{name}", since))
+            t = time.perf_counter()
+        entities = resolve_world(engine) if network else None
+        t = lap("entities", t)
+        scored = score_world(engine, world, summary, seed=seed, test_days=test_days, smoke=smoke, lap=lap)
         engine.dispose()
+    systems, trained, test_truth = scored["systems"], scored["trained"], scored["test_truth"]
+    sizes = {"declarations": declarations, "items": summary.records.get("declarations", 0),
+             "inspections": summary.records.get("inspections", 0), "rules": scored["rules"],
+             "train_rows": trained.rows, "train_frauds": trained.frauds,
+             "test_declarations": scored["test_declarations"],
+             "test_frauds": int(test_truth["is_fraud"].sum()),
+             "test_fraud_rate": float(test_truth["is_fraud"].mean() or 0.0),
+             "test_revenue_at_risk": round(float(test_truth["revenue"].sum()), 2),
+             "revenue_model": trained.revenue_model_id is not None}
     # Headline: the operating system configured for finding frauds (queue ranked by risk); the
     # revenue-first configuration (risk x expected revenue) is reported beside it.
     ratio = _ratio(systems["combined_ranked_by_risk"]["precision@5%"], systems["rules_only"]["precision@5%"])
     ratio_value = _ratio(systems["combined"]["precision@5%"], systems["rules_only"]["precision@5%"])
     seconds["total"] = round(time.perf_counter() - started, 2)
     return {
-        "smoke": smoke, "seed": seed, "months": months,
-        "window": {"world_from": world_start.isoformat(), "test_from": test_start.isoformat(),
-                   "test_to": world_end.isoformat(),
+        "smoke": smoke, "seed": seed, "months": months, "network": entities,
+        "window": {"world_from": scored["world_start"].isoformat(), "test_from": scored["test_start"].isoformat(),
+                   "test_to": scored["world_end"].isoformat(),
                    **{f"model_{k}": str(v) for k, v in trained.window.items() if v is not None}},
         "sizes": sizes,
         "policy": {"random_share": RANDOM_SHARE, "exploration_share": EXPLORATION_SHARE, "yellow_capacity": 0},
@@ -304,5 +335,20 @@ def run_world(declarations: int = 100_000, seed: int = 1, months: int = 12, smok
         "target": {"ratio_precision@5%": TARGET_RATIO},
         "meets_target": ratio is not None and ratio >= TARGET_RATIO,
         "model_validation": {k: _clean(v) for k, v in trained.metrics["fraud"]["valid"].items()},
+        "network_gain": network_gain(systems, baseline["systems"]) if baseline else None,
         "seconds": seconds,
     }
+
+
+GAIN_KEYS = (("model_only", "precision@5%"), ("model_only", "precision@10%"), ("model_only", "auc"),
+             ("combined_ranked_by_risk", "precision@5%"), ("combined", "precision@5%"), ("combined", "revenue@5%"))
+
+
+def network_gain(with_network: dict[str, Any], without: dict[str, Any]) -> dict[str, Any]:
+    """The same systems with and without the entity network's features, and the difference."""
+    out: dict[str, Any] = {}
+    for system, key in GAIN_KEYS:
+        a, b = with_network[system].get(key), without[system].get(key)
+        out[f"{system}_{key}"] = {"with": a, "without": b,
+                                  "gain": None if a is None or b is None else round(a - b, 4)}
+    return out

@@ -36,6 +36,7 @@ from cintel.cli.common import (
 from cintel.cli.common import (
     engine as open_engine,
 )
+from cintel.cli.entities import register as register_entities
 from cintel.cli.risk import register as register_risk
 from cintel.cli.rules import rules_app
 from cintel.domain.access import local_operator
@@ -51,13 +52,14 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
 app.add_typer(rules_app, name="rules")
 register_risk(app)
+register_entities(app)
 app.add_typer(bench_app, name="bench")
 
 
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files to ingest (CSV, JSON Lines, Parquet, EDIFACT CUSDEC).")],
-    file_format: Annotated[str | None, typer.Option("--format", help="csv, jsonl, parquet or cusdec; "
+    file_format: Annotated[str | None, typer.Option("--format", help="csv, jsonl, parquet, cusdec or ftm; "
                                                     "default from the extension.")] = None,
     kind: Annotated[str | None, typer.Option(help="Record kind; default from the columns.")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding, e.g. latin-1 (default UTF-8).")] = None,
@@ -326,6 +328,14 @@ def _print_demo(result: dict[str, Any]) -> None:
     table(stats_rows, ["what", "count"], f"store {result['database']}")
     out.print(f"world: {result['world_dir']}  |  planted defects found in quarantine: "
               f"{result['defects_quarantined']}/{result['defects_planted']}", highlight=False)
+    e = result["entities"]
+    r, sc = e["resolution"], e["screening"]
+    out.print(f"entities: {r['records']:,} party records resolved into {r['entities']:,} entities  |  watch-list "
+              f"hits: {sc['hits']:,}", highlight=False)
+    out.print("suspected front-company rings:", highlight=False)
+    for ring in e["rings"]:
+        out.print(f"  {ring['ring_id']} (score {ring['score']:.2f}): {ring['summary']}", highlight=False)
+        out.print(f"      {'; '.join(ring['companies'])}", highlight=False)
     t = result["targeting"]
     red = [{"rank": r["rank"], "declaration": r["declaration_id"], "why": r["selection_reason"],
             "p": "" if r["probability"] is None else f"{r['probability']:.2f}",

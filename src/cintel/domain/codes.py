@@ -81,6 +81,13 @@ class PartyRole(CodeList):
     NOTIFY = ("notify", "Notify party of the bill of lading")
     SHIPPER = ("shipper", "Shipper on the bill of lading")
     CONSIGNEE = ("consignee", "Consignee on the bill of lading")
+    REGISTERED = ("registered", "The party's own entry in the trader register")
+    DIRECTOR = ("director", "Director of a registered company")
+    PAYER = ("payer", "Payer of a financial transaction")
+    PAYEE = ("payee", "Payee of a financial transaction")
+    SUBJECT = ("subject", "Subject named in an intelligence report")
+    LISTED = ("listed", "Entry of a watch list")
+    VESSEL = ("vessel", "Vessel that carried the goods")
 
 
 class EntityType(CodeList):

@@ -363,10 +363,52 @@ def detect_kind(columns: list[str]) -> RecordKind | None:
     return max(matches, key=lambda f: len(f.required_columns)).kind
 
 
-# Roles a declaration's party columns play; used to extract parties from declarations.
-DECLARATION_PARTY_COLUMNS: dict[PartyRole, dict[str, str]] = {
-    PartyRole.IMPORTER: {"party_id": "importer_id", "name": "importer_name", "country": "importer_country",
-                         "address": "importer_address"},
-    PartyRole.EXPORTER: {"party_id": "exporter_id", "name": "exporter_name", "country": "exporter_country"},
-    PartyRole.DECLARANT: {"party_id": "declarant_id"},
-}
+@dataclass(frozen=True)
+class PartyMention:
+    """Where a record kind names a party: the role, and which source column gives each attribute.
+
+    Attributes are those entity resolution compares: name, country, tax_id, address, phone, email,
+    iban, imo. ``listed`` names a ';'-separated column holding several parties (directors, report
+    subjects); ``entity_type`` fixes the type where the role implies it, else the source's
+    ``entity_type`` column gives it, else it is unknown.
+    """
+
+    kind: RecordKind
+    role: PartyRole
+    columns: dict[str, str]
+    date: str
+    entity_type: EntityType | None = None
+    listed: str | None = None
+
+
+PARTY_MENTIONS: tuple[PartyMention, ...] = (
+    PartyMention(RecordKind.PARTIES, PartyRole.REGISTERED,
+                 {"name": "name", "country": "country", "tax_id": "party_id", "address": "address", "phone": "phone",
+                  "email": "email", "iban": "iban"}, "registered_on"),
+    PartyMention(RecordKind.PARTIES, PartyRole.DIRECTOR, {"country": "country"}, "registered_on",
+                 EntityType.PERSON, listed="directors"),
+    PartyMention(RecordKind.DECLARATIONS, PartyRole.IMPORTER,
+                 {"tax_id": "importer_id", "name": "importer_name", "country": "importer_country",
+                  "address": "importer_address"}, "declaration_date"),
+    PartyMention(RecordKind.DECLARATIONS, PartyRole.EXPORTER,
+                 {"tax_id": "exporter_id", "name": "exporter_name", "country": "exporter_country"}, "declaration_date"),
+    PartyMention(RecordKind.DECLARATIONS, PartyRole.DECLARANT, {"tax_id": "declarant_id"}, "declaration_date"),
+    PartyMention(RecordKind.DECLARATIONS, PartyRole.VESSEL, {"imo": "vessel_imo"}, "declaration_date",
+                 EntityType.VESSEL),
+    PartyMention(RecordKind.MANIFESTS, PartyRole.SHIPPER, {"name": "shipper_name", "country": "shipper_country"},
+                 "loading_date"),
+    PartyMention(RecordKind.MANIFESTS, PartyRole.CONSIGNEE,
+                 {"name": "consignee_name", "country": "consignee_country"}, "loading_date"),
+    PartyMention(RecordKind.MANIFESTS, PartyRole.NOTIFY, {"name": "notify_name"}, "loading_date"),
+    PartyMention(RecordKind.MANIFESTS, PartyRole.CARRIER, {"name": "carrier_name"}, "loading_date",
+                 EntityType.COMPANY),
+    PartyMention(RecordKind.MANIFESTS, PartyRole.VESSEL, {"imo": "vessel_imo"}, "loading_date", EntityType.VESSEL),
+    PartyMention(RecordKind.FINANCIAL, PartyRole.PAYER,
+                 {"name": "payer_name", "iban": "payer_account", "country": "payer_country"}, "record_date"),
+    PartyMention(RecordKind.FINANCIAL, PartyRole.PAYEE,
+                 {"name": "payee_name", "iban": "payee_account", "country": "payee_country"}, "record_date"),
+    PartyMention(RecordKind.INTEL_REPORTS, PartyRole.SUBJECT, {}, "report_date", listed="subject_entities"),
+    PartyMention(RecordKind.WATCHLIST, PartyRole.LISTED,
+                 {"name": "name", "country": "country", "tax_id": "identifiers", "imo": "imo"}, "listed_on"),
+)
+PARTY_ATTRIBUTES = ("name", "country", "tax_id", "address", "phone", "email", "iban", "imo")

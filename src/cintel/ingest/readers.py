@@ -5,8 +5,9 @@ A reader checks the file as a whole first (encoding, header, columns, column typ
 for a single bad row: a row that cannot be parsed comes back as a `BadRow`, to be quarantined
 verbatim, with the key of the record it belongs to when that can be read.
 
-This module picks the reader for a file; the readers are in `read_csv`, `read_jsonl`, `read_parquet` and
-`read_cusdec`, and what they share (`BadRow`, `Chunk`, `ReadOptions`, ...) is in `rows`, re-exported here.
+This module picks the reader for a file; the readers are in `read_csv`, `read_jsonl`, `read_parquet`,
+`read_cusdec` and `read_ftm` (FollowTheMoney watch lists, chosen with --format ftm), and what they share
+(`BadRow`, `Chunk`, `ReadOptions`, ...) is in `rows`, re-exported here.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from pathlib import Path
 from cintel.ingest.problems import IngestError
 from cintel.ingest.read_csv import CsvReader
 from cintel.ingest.read_cusdec import CusdecReader
+from cintel.ingest.read_ftm import FtmReader
 from cintel.ingest.read_jsonl import JsonLinesReader
 from cintel.ingest.read_parquet import ParquetReader
 from cintel.ingest.rows import BadRow, Chunk, Reader, ReadOptions, check_columns, fname, printable
 
-FORMATS = ("csv", "jsonl", "parquet", "cusdec")
+FORMATS = ("csv", "jsonl", "parquet", "cusdec", "ftm")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
                ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet", ".edi": "cusdec", ".cusdec": "cusdec",
                ".edifact": "cusdec"}
@@ -46,8 +48,9 @@ def open_reader(path: Path, file_format: str | None, options: ReadOptions) -> Re
     if not path.is_file():
         raise IngestError(f"{printable(path)}: not a regular file")
     fmt = detect_format(path, file_format)
-    readers: dict[str, type[CsvReader | JsonLinesReader | ParquetReader | CusdecReader]] = {
+    readers: dict[str, type[CsvReader | JsonLinesReader | ParquetReader | CusdecReader | FtmReader]] = {
         "csv": CsvReader, "jsonl": JsonLinesReader, "parquet": ParquetReader, "cusdec": CusdecReader,
+        "ftm": FtmReader,
     }
     try:
         return readers[fmt](path, options)

@@ -50,6 +50,8 @@ class ReadOptions:
     delimiter: str | None = None
     ignore_extra_columns: bool = False
     chunk_rows: int = 100_000
+    list_name: str | None = None  # watch lists in a format that does not name the list (ftm)
+    list_version: str | None = None
 
 
 class Reader(Protocol):

@@ -26,6 +26,7 @@ from cintel.risk.features_history import (
     trader_features,
 )
 from cintel.risk.features_history import labels as labels
+from cintel.risk.features_network import network_features
 from cintel.risk.features_peers import peer_features
 from cintel.risk.features_registry import AGGREGATES, FEATURES
 from cintel.risk.features_state import FeatureState, feature_state, state_features
@@ -54,6 +55,7 @@ def item_features(items: pl.DataFrame, history: History) -> pl.DataFrame:
     wanted = decls.filter(pl.col("declaration_id").is_in(scored.implode()))
     per_decl = trader_features(decls, wanted)
     per_decl = hit_rate_features(inspection_events(history.inspections, decls), per_decl)
+    per_decl = network_features(history.network, per_decl)
     per_decl = split_features(decls, per_decl)
     return finish_items(out, per_decl, items.columns)
 

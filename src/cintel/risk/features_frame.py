@@ -15,6 +15,7 @@ import polars as pl
 
 from cintel.risk.feature_spec import FeatureLevel
 from cintel.risk.features_history import importer_key, per_declaration
+from cintel.risk.features_network import NetworkContext
 from cintel.risk.features_peers import LOG_COLUMNS, UNIT_VALUE_COLUMNS
 from cintel.risk.features_registry import AGGREGATES, FEATURES, HEADER_COLUMNS
 
@@ -25,11 +26,13 @@ DECLARATION_FEATURES = [n for n, s in FEATURES.items() if s.level is FeatureLeve
 @dataclass(frozen=True)
 class History:
     """What is known before the scored day(s): past items (columns of ``load_items``), past inspections
-    (columns of INSPECTIONS) and the tariff (columns of TARIFF)."""
+    (columns of INSPECTIONS), the tariff (columns of TARIFF) and the entity network."""
 
     items: pl.DataFrame
     inspections: pl.DataFrame
     tariff: pl.DataFrame
+    # The resolved entity network, when the store has one (see ``features_network``).
+    network: NetworkContext | None = None
 
 
 # The columns ``prepare`` adds to items: importer key and the ``UNIT_VALUE_COLUMNS``, then the ``LOG_COLUMNS``.

@@ -20,6 +20,7 @@ from cintel.risk.features_history import HIT_RATE_WEIGHT, RELIEF_THRESHOLD, SPLI
 from cintel.risk.features_peers import PEER_WEEKS, finite, percent_off
 
 Row = Mapping[str, Any]
+NETWORK_RISK_WORTH_TELLING = 0.05
 N, C, F = FeatureKind.NUMBER, FeatureKind.CATEGORY, FeatureKind.FLAG
 ITEM, DECL = FeatureLevel.ITEM, FeatureLevel.DECLARATION
 
@@ -159,6 +160,13 @@ def _split_reason(row: Row) -> str | None:
             f"together {total:,.0f} EUR (relief threshold {RELIEF_THRESHOLD:.0f} EUR)")
 
 
+def _network_reason(row: Row) -> str | None:
+    risk, hops = _num(row, "network_risk"), row.get("network_hops_to_offender")
+    if risk is None or risk < NETWORK_RISK_WORTH_TELLING or not hops:
+        return None
+    return f"importer is {hops} tie(s) from a caught or listed party (network risk {risk:.2f})"
+
+
 def _spec(name: str, kind: FeatureKind, level: FeatureLevel, description: str,
           reason: Callable[[Row], Any] = _none, model_input: bool = True) -> FeatureSpec:
     return FeatureSpec(name, description, kind, level, reason, model_input)
@@ -222,6 +230,16 @@ _DECLARATION_SPECS = [
     _spec("importer_hits", N, DECL, "Of those, inspections with a finding", model_input=False),
     _spec("importer_hit_rate", N, DECL, f"Smoothed importer hit rate, m = {HIT_RATE_WEIGHT:g} at the prior rate",
           _hit_reason("importer")),
+    _spec("network_risk", N, DECL, "Risk spread to the importer from caught and listed parties, as of the week",
+          _network_reason),
+    _spec("network_hops_to_offender", N, DECL, "Ties between the importer and the nearest caught or listed party"),
+    _spec("network_offender_links", N, DECL,
+          "Identifiers shared with caught or listed companies, each weighted by how few companies share it",
+          lambda r: "importer shares a director, address, phone, e-mail or account with a caught or listed company"
+          if (r.get("network_offender_links") or 0) >= 0.3 else None),
+    _spec("network_tied_companies", N, DECL, "Companies tied to the importer by shared identifiers (ring-like)",
+          lambda r: f"importer is tied to {r['network_tied_companies']} other companies by shared identifiers"
+          if (r.get("network_tied_companies") or 0) >= 2 else None),
     _spec("declarant_inspections", N, DECL, "Inspections of the declarant's declarations recorded before the day"),
     _spec("declarant_hits", N, DECL, "Of those, inspections with a finding", model_input=False),
     _spec("declarant_hit_rate", N, DECL, f"Smoothed declarant hit rate, m = {HIT_RATE_WEIGHT:g}",

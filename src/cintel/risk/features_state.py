@@ -40,6 +40,7 @@ from cintel.risk.features_history import (
     split_column_exprs,
     trader_features,
 )
+from cintel.risk.features_network import NETWORK_COLUMNS, NetworkContext, network_features
 from cintel.risk.features_peers import LOG_COLUMNS, PEER_COLUMNS, PEER_KEYS, PEER_STATS, peer_stats, peer_window
 from cintel.risk.features_registry import FEATURES
 from cintel.risk.features_tariff import is_dated, tariff_table
@@ -47,7 +48,7 @@ from cintel.risk.features_tariff import is_dated, tariff_table
 Key = tuple[Any, ...]
 _UNSEEN = "\x00unseen"  # a key no trader has: its row holds the features of a trader never seen before
 _IMPORTER = ("importer_declarations_before", "importer_declarations_90d", "importer_value_90d", "importer_age_days",
-             "first_time_importer", "importer_inspections", "importer_hits", "importer_hit_rate")
+             "first_time_importer", "importer_inspections", "importer_hits", "importer_hit_rate", *NETWORK_COLUMNS)
 _DECLARANT = ("declarant_inspections", "declarant_hits", "declarant_hit_rate")
 _ITEM_KEYS = ("declaration_id", "declaration_date", "hs6", "country_of_origin", "unit_basis", "hs_code",
               "importer_key")
@@ -134,7 +135,8 @@ def _tariff_lookup(pairs: pl.DataFrame, tariff: pl.DataFrame, day: date) -> Look
     return Lookup.of(table, ["code", "origin"], nulls_equal=True)
 
 
-def _trader_tables(decls: pl.DataFrame, inspections: pl.DataFrame, day: date) -> tuple[Lookup, Lookup]:
+def _trader_tables(decls: pl.DataFrame, inspections: pl.DataFrame, day: date,
+                   network: NetworkContext | None) -> tuple[Lookup, Lookup]:
     """Importer and declarant features as of ``day``, by the batch functions, for every known trader,
     the null trader and an unseen one (the default of a key not found)."""
     events = inspection_events(inspections.filter(pl.col("inspection_date") < day), decls)
@@ -142,12 +144,15 @@ def _trader_tables(decls: pl.DataFrame, inspections: pl.DataFrame, day: date) ->
 
     def query(column: str) -> pl.DataFrame:
         known = decls.get_column(column).drop_nulls().unique().to_list()
+        if column == "importer_key" and network is not None:
+            # The network knows importers that never declared before (a new front company of a known ring).
+            known = sorted(set(known) | set(network.importers.get_column("importer_key").to_list()))
         ids = [*known, None, _UNSEEN]
         other = "declarant_id" if column == "importer_key" else "importer_key"
         return pl.DataFrame({column: ids, other: [None] * len(ids), "declaration_date": [day] * len(ids)},
                             schema=schema)
 
-    importers = hit_rate_features(events, trader_features(decls, query("importer_key")))
+    importers = network_features(network, hit_rate_features(events, trader_features(decls, query("importer_key"))))
     declarants = hit_rate_features(events, query("declarant_id"))
     out = []
     for table, key, columns in ((importers, "importer_key", _IMPORTER), (declarants, "declarant_id", _DECLARANT)):
@@ -180,7 +185,7 @@ def feature_state(history: History, day: date, same_day: pl.DataFrame | None = N
     stats = peer_stats(peer_window(past, day - timedelta(days=day.weekday())))
     decls = declaration_rows(rows)
     past_decls = decls.filter(pl.col("declaration_date") < day)
-    importers, declarants = _trader_tables(past_decls, history.inspections, day)
+    importers, declarants = _trader_tables(past_decls, history.inspections, day, history.network)
     return FeatureState(
         day=day,
         peers=tuple(Lookup.of(stats[name], PEER_KEYS[name]) for name in PEER_STATS),

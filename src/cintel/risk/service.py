@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from cintel.domain.access import AccessContext
 from cintel.errors import CintelError
+from cintel.network.context import network_context
 from cintel.risk import registry
 from cintel.risk.drift import psi_report, write_drift
 from cintel.risk.features import (
@@ -66,7 +67,8 @@ def model_inputs() -> tuple[list[str], list[str], list[str]]:
 def history_before(engine: Engine, day: date, inspections_until: date | None = None) -> History:
     """What was known before ``day``: a year of items, inspections dated before it, the tariff."""
     return History(items=load_items(engine, day - timedelta(days=HISTORY_DAYS), day),
-                   inspections=load_inspections(engine, inspections_until or day), tariff=load_tariff(engine))
+                   inspections=load_inspections(engine, inspections_until or day), tariff=load_tariff(engine),
+                   network=network_context(engine))
 
 
 def feature_window(engine: Engine, start: date | None, end: date | None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -77,7 +79,8 @@ def feature_window(engine: Engine, start: date | None, end: date | None) -> tupl
         raise RiskError(f"no declarations stored between {start or 'the start'} and {end or 'today'}")
     first: date = items["declaration_date"].min()  # type: ignore[assignment]
     history = History(items=load_items(engine, first - timedelta(days=HISTORY_DAYS), first),
-                      inspections=load_inspections(engine, end), tariff=load_tariff(engine))
+                      inspections=load_inspections(engine, end), tariff=load_tariff(engine),
+                      network=network_context(engine))
     return build_features(items, history)
 
 

@@ -9,14 +9,24 @@ has the same schema as a full one and SQLite and PostgreSQL give identical frame
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, Table, select
 
-from cintel.domain.records import DECLARATIONS, INSPECTIONS, PARTIES, TARIFF, Field, FieldKind
+from cintel.domain.records import (
+    DECLARATIONS,
+    FORMATS,
+    INSPECTIONS,
+    PARTIES,
+    TARIFF,
+    Field,
+    FieldKind,
+    RecordKind,
+)
 from cintel.store import tables
+from cintel.store.transaction import Bind, transaction
 
 _POLARS_TYPES: dict[FieldKind, type[pl.DataType]] = {
     FieldKind.DATE: pl.Date,
@@ -45,8 +55,8 @@ def item_schema() -> dict[str, pl.DataType]:
     return frame_schema(DECLARATIONS.fields)
 
 
-def _read(engine: Engine, query: Select[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    with engine.connect() as conn:
+def _read(bind: Bind, query: Select[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    with transaction(bind) as conn:
         result = conn.execute(query.execution_options(yield_per=_BATCH_ROWS))
         names = list(result.keys())
         parts = [pl.DataFrame([tuple(r) for r in rows], schema=names, orient="row", infer_schema_length=None)
@@ -107,3 +117,43 @@ def load_tariff(engine: Engine) -> pl.DataFrame:
 def load_parties(engine: Engine) -> pl.DataFrame:
     """The trader register, columns of PARTIES."""
     return _record_frame(engine, PARTIES.fields, PARTIES.table, None, None)
+
+
+def load_records(engine: Engine, kind: RecordKind) -> pl.DataFrame:
+    """Every stored record of a kind other than declarations, columns of its format."""
+    fmt = FORMATS[kind]
+    if kind is RecordKind.DECLARATIONS:
+        raise ValueError("declarations are read with load_headers or load_items")
+    return _record_frame(engine, fmt.fields, fmt.table, None, None)
+
+
+def load_headers(engine: Engine, start: date | None = None, end: date | None = None) -> pl.DataFrame:
+    """One row per declaration with its header fields, declared on ``start`` <= day < ``end``."""
+    d = tables.declarations
+    query = select(*[d.c[f.name] for f in DECLARATIONS.header_fields])
+    if start is not None:
+        query = query.where(d.c.declaration_date >= start)
+    if end is not None:
+        query = query.where(d.c.declaration_date < end)
+    return _read(engine, query.order_by(d.c.declaration_date, d.c.declaration_id),
+                 frame_schema(DECLARATIONS.header_fields))
+
+
+def _column_type(column: Any) -> pl.DataType:
+    python = column.type.python_type
+    if python is date:
+        return pl.Date()
+    if python is datetime:
+        return pl.Datetime("us", "UTC")
+    return {str: pl.String(), int: pl.Int64(), float: pl.Float64(), bool: pl.Boolean()}[python]
+
+
+def load_table(conn: Bind, table: Table, where: Any = None) -> pl.DataFrame:
+    """Every row of one of cintel's own tables (optionally filtered), typed from the table's columns.
+
+    With a connection, the read sees that connection's uncommitted writes.
+    """
+    query = select(table)
+    if where is not None:
+        query = query.where(where)
+    return _read(conn, query, {c.name: _column_type(c) for c in table.columns})

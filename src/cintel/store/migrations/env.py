@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import cintel.store  # noqa: F401  (registers every table on the metadata)
 from cintel.store.tables import metadata
 
 engine = context.config.attributes["engine"]

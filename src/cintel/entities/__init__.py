@@ -1,0 +1,1 @@
+"""Entities: normalised keys for parties, watch-list screening and FollowTheMoney import."""

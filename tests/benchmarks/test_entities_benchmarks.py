@@ -1,0 +1,34 @@
+"""Smoke runs of the entity benchmarks, so they cannot rot; FEBRL runs whole (it takes seconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cintel.benchmarks.entities import run_entities
+from cintel.benchmarks.febrl import run_febrl
+from tests.test_cli import Cli
+
+
+def test_febrl_links_with_the_resolution_pipeline() -> None:
+    result = run_febrl()
+    assert result["f1"] >= 0.98
+    assert result["febrl3_f1"] >= 0.95
+    assert result["febrl3_bcubed_f1"] >= 0.95
+    assert result["true_links"] == 5000
+
+
+def test_entities_benchmark_smoke(tmp_path: Path) -> None:
+    result = run_entities(smoke=True, workdir=tmp_path)
+    assert result["f1"] >= 0.9
+    assert result["planted_rings"] > 0
+    assert 0 <= result["ring_recall"] <= 1
+    assert result["scale"]["records"] == 5_000
+    assert result["scale"]["scale_f1"] > result["scale"]["exact_dedupe_f1"]
+
+
+def test_bench_commands_run_from_the_cli(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    graph = cli.json("bench", "graph", "--smoke")
+    assert graph["khop_p95_ms"] > 0
+    screening = cli.json("bench", "screening", "--smoke")
+    assert screening["recall_on_noisy_listed"] >= screening["exact_recall_on_noisy_listed"]

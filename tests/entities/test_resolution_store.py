@@ -1,0 +1,152 @@
+"""Entity resolution on the store: quality against the world's truth, incremental = full, overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+
+from cintel.entities.resolve import ResolutionError
+from cintel.entities.service import entity_view, merge, not_same, resolve_store, split
+from cintel.store.entity_tables import entity_links, entity_record_sources, entity_records
+from cintel.store.frames import load_table
+from tests.entities.conftest import ANALYST, FIRST, LATER, load_kinds
+
+
+def _partition(engine: Engine) -> set[frozenset[str]]:
+    records = load_table(engine, entity_records)
+    groups = records.group_by("entity_id").agg(pl.col("record_id"))
+    return {frozenset(ids) for ids in groups["record_id"].to_list()}
+
+
+def _labelled(engine: Engine, world: Path) -> pl.DataFrame:
+    """Records whose true entity the simulator knows: declarations' importers and exporters, the register."""
+    records = load_table(engine, entity_records)
+    sources = load_table(engine, entity_record_sources)
+    decl = pl.read_parquet(world / "truth" / "declarations_truth.parquet")
+    parties = pl.read_parquet(world / "truth" / "parties_truth.parquet")
+    parts = [
+        sources.filter(pl.col("role") == "importer").join(
+            decl.select(source_key="declaration_id", truth="importer_entity_id"), on="source_key"),
+        sources.filter(pl.col("role") == "exporter").join(
+            decl.select(source_key="declaration_id", truth="declared_exporter_entity_id"), on="source_key"),
+        sources.filter(pl.col("role") == "registered").join(
+            parties.select(source_key="party_id", truth="entity_id"), on="source_key"),
+    ]
+    labelled = pl.concat(parts).select("record_id", "truth").unique("record_id")
+    return labelled.join(records.select("record_id", "entity_id"), on="record_id")
+
+
+def _pairwise_f1(labelled: pl.DataFrame) -> float:
+    def pairs(*by: str) -> int:
+        sizes = labelled.group_by(*by).len()["len"]
+        return int((sizes * (sizes - 1) // 2).sum())
+    tp, predicted, actual = pairs("entity_id", "truth"), pairs("entity_id"), pairs("truth")
+    precision, recall = tp / predicted, tp / actual
+    return 2 * precision * recall / (precision + recall)
+
+
+def test_resolution_finds_the_worlds_parties(engine: Engine, entity_world: Path) -> None:
+    load_kinds(engine, entity_world, FIRST + LATER)
+    report = resolve_store(engine, ANALYST)
+    assert report.mode == "full"
+    assert report.entities < report.records
+    assert _pairwise_f1(_labelled(engine, entity_world)) >= 0.93
+
+
+def test_incremental_resolution_equals_a_full_run(engine: Engine, entity_world: Path) -> None:
+    load_kinds(engine, entity_world, FIRST)
+    first = resolve_store(engine, ANALYST)
+    load_kinds(engine, entity_world, LATER)
+    incremental = resolve_store(engine, ANALYST)
+    assert incremental.mode == "incremental"
+    assert incremental.new_records > 0
+    assert incremental.model_id == first.model_id
+    after_incremental = _partition(engine)
+    full = resolve_store(engine, ANALYST, full=True)
+    assert full.model_id == first.model_id
+    assert _partition(engine) == after_incremental
+
+
+def test_a_run_with_nothing_new_changes_nothing(engine: Engine, entity_world: Path) -> None:
+    load_kinds(engine, entity_world, FIRST)
+    resolve_store(engine, ANALYST)
+    before = load_table(engine, entity_records).sort("record_id")
+    again = resolve_store(engine, ANALYST)
+    assert again.new_records == 0
+    assert again.pairs_scored == 0
+    assert load_table(engine, entity_records).sort("record_id").equals(before)
+
+
+def _largest_entity(engine: Engine) -> str:
+    records = load_table(engine, entity_records)
+    return str(records.group_by("entity_id").len().sort(["len", "entity_id"], descending=[True, False])
+               ["entity_id"][0])
+
+
+def test_a_split_survives_re_resolution_and_retraining(engine: Engine, entity_world: Path) -> None:
+    load_kinds(engine, entity_world, FIRST)
+    resolve_store(engine, ANALYST)
+    entity = _largest_entity(engine)
+    view = entity_view(engine, ANALYST, entity)
+    moved = view.records["record_id"].to_list()[:2]
+    split(engine, ANALYST, entity, moved, reason="different VAT registrations confirmed by phone")
+    for kwargs in ({}, {"full": True}, {"retrain": True}):
+        load_kinds(engine, entity_world, LATER)
+        resolve_store(engine, ANALYST, **kwargs)
+        records = load_table(engine, entity_records)
+        owner = dict(records.select("record_id", "entity_id").iter_rows())
+        rest = [r for r in view.records["record_id"].to_list() if r not in moved]
+        assert owner[moved[0]] == owner[moved[1]]
+        assert owner[moved[0]] not in {owner[r] for r in rest}
+
+
+def test_a_merge_survives_a_full_re_run(engine: Engine, entity_world: Path) -> None:
+    load_kinds(engine, entity_world, FIRST)
+    resolve_store(engine, ANALYST)
+    records = load_table(engine, entity_records)
+    a, b = records.group_by("entity_id").len().sort("entity_id")["entity_id"].to_list()[:2]
+    survivor = merge(engine, ANALYST, a, b, reason="same director and premises, one company")
+    resolve_store(engine, ANALYST, full=True)
+    after = load_table(engine, entity_records)
+    members = set(records.filter(pl.col("entity_id").is_in([a, b]))["record_id"].to_list())
+    assert after.filter(pl.col("record_id").is_in(list(members)))["entity_id"].n_unique() == 1
+    assert survivor in {a, b}
+
+
+def test_not_same_keeps_apart_what_a_lower_threshold_would_join(engine: Engine, entity_world: Path) -> None:
+    load_kinds(engine, entity_world, FIRST)
+    resolve_store(engine, ANALYST)
+    records = load_table(engine, entity_records)
+    owner = dict(records.select("record_id", "entity_id").iter_rows())
+    links = load_table(engine, entity_links).filter(pl.col("probability") < 0.9)
+    weak = next((a, b) for a, b in links.select("record_a", "record_b").iter_rows() if owner[a] != owner[b])
+    a, b = owner[weak[0]], owner[weak[1]]
+    not_same(engine, ANALYST, a, b, reason="different registers after all")
+    resolve_store(engine, ANALYST, full=True, threshold=0.5)
+    after = dict(load_table(engine, entity_records).select("record_id", "entity_id").iter_rows())
+    ids_a = records.filter(pl.col("entity_id") == a)["record_id"].to_list()
+    ids_b = records.filter(pl.col("entity_id") == b)["record_id"].to_list()
+    assert {after[r] for r in ids_a}.isdisjoint({after[r] for r in ids_b})
+
+
+def test_every_merge_is_explained_by_match_weights(engine: Engine, entity_world: Path) -> None:
+    load_kinds(engine, entity_world, FIRST)
+    resolve_store(engine, ANALYST)
+    view = entity_view(engine, ANALYST, _largest_entity(engine))
+    assert view.links.height >= view.records.height - 1
+    explanation = view.links["explanation"][0]
+    assert '"level"' in explanation
+    assert '"weight"' in explanation
+    assert view.sources.height > 0
+
+
+def test_errors_are_clear(engine: Engine) -> None:
+    with pytest.raises(ResolutionError, match="nothing to resolve"):
+        resolve_store(engine, ANALYST)
+    with pytest.raises(ResolutionError, match="no entity"):
+        entity_view(engine, ANALYST, "ENT99999999")
+    with pytest.raises(ResolutionError, match="reason"):
+        merge(engine, ANALYST, "ENT1", "ENT2", reason=" ")

@@ -1,0 +1,63 @@
+"""Screening the store's parties against its watch lists, and remembering analysts' dispositions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+
+from cintel.entities.screen import ScreeningError
+from cintel.entities.screening_service import dispose, open_hits, screen_store
+from cintel.entities.service import resolve_store
+from cintel.store.entity_tables import entity_record_sources, entity_records
+from cintel.store.frames import load_table
+from tests.entities.conftest import ANALYST, FIRST, LATER, load_kinds
+
+
+@pytest.fixture
+def screened(engine: Engine, entity_world: Path) -> Engine:
+    load_kinds(engine, entity_world, (*FIRST, *LATER))
+    resolve_store(engine, ANALYST)
+    screen_store(engine, ANALYST)
+    return engine
+
+
+def test_listed_traders_raise_hits(screened: Engine, entity_world: Path) -> None:
+    hits = open_hits(screened, ANALYST, limit=10_000)
+    parties = pl.read_parquet(entity_world / "truth" / "parties_truth.parquet")
+    listed = parties.filter(pl.col("watchlisted"))["party_id"].to_list()
+    assert hits.height > 0
+    assert hits["score"].min() >= 0.70
+    records = load_table(screened, entity_records)
+    traded = load_table(screened, entity_record_sources).filter(pl.col("source_kind") != "watchlist")
+    listed_records = set(records.filter(pl.col("tax_id").is_in(listed)).join(traded, on="record_id", how="semi")
+                         ["record_id"].to_list())
+    assert listed_records
+    assert listed_records <= set(hits["record_id"].to_list())
+
+
+def test_a_false_positive_does_not_alert_again(screened: Engine) -> None:
+    hit = open_hits(screened, ANALYST, limit=1).row(0, named=True)
+    dispose(screened, ANALYST, hit["id"], "false_positive", "different company, other country of registration")
+    report = screen_store(screened, ANALYST)
+    assert report.suppressed >= 1
+    again = open_hits(screened, ANALYST, limit=10_000)
+    assert again.filter((pl.col("record_id") == hit["record_id"]) & (pl.col("entry_id") == hit["entry_id"])).is_empty()
+
+
+def test_errors_are_clear(screened: Engine) -> None:
+    with pytest.raises(ScreeningError, match="no watch list named"):
+        screen_store(screened, ANALYST, list_name="NOPE")
+    with pytest.raises(ScreeningError, match="disposition must be"):
+        dispose(screened, ANALYST, 1, "maybe", "unsure")
+    with pytest.raises(ScreeningError, match="no screening hit"):
+        dispose(screened, ANALYST, 10**9, "true_hit", "sure")
+    with pytest.raises(ScreeningError, match="reason"):
+        dispose(screened, ANALYST, 1, "true_hit", "  ")
+
+
+def test_an_empty_store_says_what_to_do_first(engine: Engine) -> None:
+    with pytest.raises(ScreeningError, match="watchlist import"):
+        screen_store(engine, ANALYST)
