@@ -34,6 +34,10 @@ bench: install
 	$(VENV)/bin/cintel bench world --json
 	$(VENV)/bin/cintel bench loop --json
 	$(VENV)/bin/python bench/bench_scoring.py
+	$(VENV)/bin/cintel bench febrl --json
+	$(VENV)/bin/cintel bench entities --json
+	$(VENV)/bin/cintel bench graph --json
+	$(VENV)/bin/cintel bench screening --json
 
 clean:
 	rm -rf .tools $(VENV) var

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,15 +70,21 @@ def _resolve_world(engine: Engine, world: Path) -> Engine:
     return engine
 
 
+def loaded_store(backend: str, tmp_path_factory: pytest.TempPathFactory, load: Callable[[Engine], Engine]
+                 ) -> Iterator[Engine]:
+    """A migrated store on ``backend`` (sqlite or postgres) filled by ``load``, for module-scoped fixtures."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}")
+        upgrade(engine)
+        yield load(engine)
+        engine.dispose()
+    else:
+        for engine in _postgres_engine():
+            yield load(engine)
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def resolved_store(request: pytest.FixtureRequest, entity_world: Path,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The entity world ingested, resolved and screened, on each back end; tests must not change it."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('resolved') / 'store.db'}")
-        upgrade(engine)
-        yield _resolve_world(engine, entity_world)
-        engine.dispose()
-    else:
-        for engine in _postgres_engine():
-            yield _resolve_world(engine, entity_world)
+    yield from loaded_store(request.param, tmp_path_factory, lambda engine: _resolve_world(engine, entity_world))

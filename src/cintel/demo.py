@@ -100,7 +100,7 @@ DEMO_POLICY = SelectionPolicy(red_capacity=10, yellow_capacity=20, random_share=
 def run_targeting(engine: Engine) -> dict[str, Any]:
     """Installs the demo rulebook, trains the models once, then scores the latest day and selects its
     channels within the demo capacity. Returns the training report and the day's red list."""
-    from cintel.demo_rules import install, refresh_seized_traders
+    from cintel.demo_rules import install, refresh_listed_parties, refresh_seized_traders
     from cintel.risk import service
 
     author = AccessContext(user="demo-targeting", purpose="demo rulebook", roles=frozenset({"targeting"}))
@@ -110,6 +110,7 @@ def run_targeting(engine: Engine) -> dict[str, Any]:
     report = None if "fraud" in trained else service.train(engine, author).to_dict()
     day = service.last_declaration_day(engine)
     refresh_seized_traders(engine, author, before=day)
+    refresh_listed_parties(engine, author, before=day)
     run = service.run_day(engine, author, day, DEMO_POLICY)
     assessed = run.pop("assessments").sort("rank")
     red = assessed.filter(pl.col("channel") == "red").select(

@@ -36,13 +36,17 @@ LOOKUPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
                             ("CN", "HK", "TR", "AE", "BD")),
     # Filled from the store's own inspection results by refresh_seized_traders.
     "seized_traders": ("trader", "Importers with goods seized at an inspection", ()),
+    # Filled from watch-list screening by refresh_listed_parties.
+    "listed_parties": ("trader", "Traders matching a watch list (confirmed or near-certain screening hits)", ()),
 }
+
 
 PROFILES: dict[str, tuple[str, str]] = {
     "origin": ("origin", "Origin fraud and anti-dumping circumvention"),
     "narcotics": ("narcotics", "Drugs concealed in legitimate cargo"),
     "ipr": ("ipr", "Counterfeit and excise goods"),
     "undervaluation": ("undervaluation", "Values far below what peers declare"),
+    "networks": ("front_company", "Front companies and the rings behind them"),
 }
 
 RULES: tuple[StarterRule, ...] = (
@@ -67,6 +71,12 @@ RULES: tuple[StarterRule, ...] = (
     StarterRule("R06", "unit_value_ratio_hs6_origin < 0.5 AND unit_value_peers >= 10",
                 "unit value under half the median of peers for the same goods and origin", weight=0.3,
                 profile="undervaluation"),
+    # Sanctions and watch lists: a listed party's goods are always checked.
+    StarterRule("R08", "importer_id IN LOOKUP('listed_parties') OR exporter_id IN LOOKUP('listed_parties')",
+                "a party to the declaration matches a watch list", channel="red"),
+    StarterRule("R09", "network_tied_companies >= 2 AND coalesce(importer_age_days, 0) < 365",
+                "young importer tied to other companies by a shared director, address, phone or account "
+                "(possible front-company ring)", weight=0.3, profile="networks"),
 )
 
 
@@ -109,3 +119,30 @@ def refresh_seized_traders(engine: Engine, actor: AccessContext, before: date) -
     with engine.connect() as conn:
         seized = {row[0] for row in conn.execute(query)}
     return rulebook.add_lookup_values(engine, actor, "seized_traders", seized, note=f"seizure before {before}")
+
+
+def refresh_listed_parties(engine: Engine, actor: AccessContext, before: date) -> int:
+    """Adds to ``listed_parties`` the identifiers of parties with a screening hit on a watch-list entry
+    listed before ``before``: hits an analyst confirmed, and open hits of ``screening_auto_list_score`` or
+    more (an identifier or the exact name matched; on the simulated world 96 % of the declarations they
+    select are fraudulent, against 39 % for every hit of 0.70 or more); weaker open hits wait for an
+    analyst's disposition. Returns how many are new on the list."""
+    from cintel.domain.records import RecordKind
+    from cintel.settings import get_settings
+    from cintel.store.entity_tables import entity_records, screening_dispositions, screening_hits
+    from cintel.store.tables import record_tables
+
+    hits, records, verdicts = screening_hits, entity_records, screening_dispositions
+    entries = record_tables[RecordKind.WATCHLIST]
+    strong = get_settings().screening_auto_list_score
+    query = (select(records.c.tax_id).distinct()
+             .join(hits, hits.c.record_id == records.c.record_id)
+             .join(entries, (entries.c.list_name == hits.c.list_name) & (entries.c.entry_id == hits.c.entry_id))
+             .outerjoin(verdicts, (verdicts.c.record_id == hits.c.record_id)
+                        & (verdicts.c.list_name == hits.c.list_name) & (verdicts.c.entry_id == hits.c.entry_id))
+             .where(records.c.tax_id.is_not(None), entries.c.listed_on.is_(None) | (entries.c.listed_on < before),
+                    (verdicts.c.disposition == "true_hit")
+                    | (verdicts.c.disposition.is_(None) & (hits.c.score >= strong))))
+    with engine.connect() as conn:
+        listed = {row[0] for row in conn.execute(query)}
+    return rulebook.add_lookup_values(engine, actor, "listed_parties", listed, note=f"listed before {before}")

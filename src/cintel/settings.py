@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     screening_threshold: float = Field(
         0.70, gt=0, le=1, description="Watch-list screening score at which a party raises a hit"
     )
+    screening_auto_list_score: float = Field(
+        0.95, gt=0, le=1, description="Open screening hits this strong (an identifier or the exact name matched) "
+        "count as listed without waiting for an analyst's disposition"
+    )
     network_half_life_days: float = Field(
         180.0, gt=0, description="Age at which a seizure or listing weighs half as much in risk propagation"
     )

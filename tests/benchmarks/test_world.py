@@ -28,7 +28,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_smoke_result_is_json_with_every_system_and_key(result: dict[str, Any]) -> None:
     json.dumps(result)  # the CLI prints it as JSON
-    assert set(result["systems"]) == {*RANKINGS, *OPERATING, "fixed_channel_hits"}
+    assert set(result["systems"]) == {*RANKINGS, *OPERATING, "fixed_channel_hits", "recall@5%_by_scheme"}
     for name in (*RANKINGS, *OPERATING):
         assert set(SYSTEM_KEYS) <= set(result["systems"][name]), name
 
@@ -44,6 +44,14 @@ def test_rules_only_and_model_only_give_finite_rates_in_range(result: dict[str, 
     for name in RANKINGS:
         recalls = [result["systems"][name][f"recall@{n}%"] for n in (1, 2, 5, 10)]
         assert recalls == sorted(recalls)
+
+
+def test_the_entity_layer_is_measured_against_the_same_world_without_it(result: dict[str, Any]) -> None:
+    assert result["network"]["entities"] > 0
+    gain = result["network_gain"]
+    for key in ("model_only_probability_precision@5%", "combined_ranked_by_risk_precision@5%"):
+        assert gain[key]["gain"] == pytest.approx(gain[key]["with"] - gain[key]["without"], abs=1e-4)
+    assert set(gain["recall@5%_by_scheme"]) <= {"", *result["systems"]["recall@5%_by_scheme"]}
 
 
 def test_model_ranks_better_than_chance(result: dict[str, Any]) -> None:

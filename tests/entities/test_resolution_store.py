@@ -8,9 +8,10 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine
 
+from cintel.benchmarks.entities import labelled_records, pairwise_scores
 from cintel.entities.resolve import ResolutionError
 from cintel.entities.service import entity_view, merge, not_same, resolve_store, split
-from cintel.store.entity_tables import entity_links, entity_record_sources, entity_records
+from cintel.store.entity_tables import entity_links, entity_records
 from cintel.store.frames import load_table
 from tests.entities.conftest import ANALYST, FIRST, LATER, load_kinds
 
@@ -21,39 +22,12 @@ def _partition(engine: Engine) -> set[frozenset[str]]:
     return {frozenset(ids) for ids in groups["record_id"].to_list()}
 
 
-def _labelled(engine: Engine, world: Path) -> pl.DataFrame:
-    """Records whose true entity the simulator knows: declarations' importers and exporters, the register."""
-    records = load_table(engine, entity_records)
-    sources = load_table(engine, entity_record_sources)
-    decl = pl.read_parquet(world / "truth" / "declarations_truth.parquet")
-    parties = pl.read_parquet(world / "truth" / "parties_truth.parquet")
-    parts = [
-        sources.filter(pl.col("role") == "importer").join(
-            decl.select(source_key="declaration_id", truth="importer_entity_id"), on="source_key"),
-        sources.filter(pl.col("role") == "exporter").join(
-            decl.select(source_key="declaration_id", truth="declared_exporter_entity_id"), on="source_key"),
-        sources.filter(pl.col("role") == "registered").join(
-            parties.select(source_key="party_id", truth="entity_id"), on="source_key"),
-    ]
-    labelled = pl.concat(parts).select("record_id", "truth").unique("record_id")
-    return labelled.join(records.select("record_id", "entity_id"), on="record_id")
-
-
-def _pairwise_f1(labelled: pl.DataFrame) -> float:
-    def pairs(*by: str) -> int:
-        sizes = labelled.group_by(*by).len()["len"]
-        return int((sizes * (sizes - 1) // 2).sum())
-    tp, predicted, actual = pairs("entity_id", "truth"), pairs("entity_id"), pairs("truth")
-    precision, recall = tp / predicted, tp / actual
-    return 2 * precision * recall / (precision + recall)
-
-
 def test_resolution_finds_the_worlds_parties(engine: Engine, entity_world: Path) -> None:
     load_kinds(engine, entity_world, FIRST + LATER)
     report = resolve_store(engine, ANALYST)
     assert report.mode == "full"
     assert report.entities < report.records
-    assert _pairwise_f1(_labelled(engine, entity_world)) >= 0.93
+    assert pairwise_scores(labelled_records(engine, entity_world))["f1"] >= 0.93
 
 
 def test_incremental_resolution_equals_a_full_run(engine: Engine, entity_world: Path) -> None:

@@ -61,3 +61,28 @@ def test_errors_are_clear(screened: Engine) -> None:
 def test_an_empty_store_says_what_to_do_first(engine: Engine) -> None:
     with pytest.raises(ScreeningError, match="watchlist import"):
         screen_store(engine, ANALYST)
+
+
+def test_confirmed_and_near_certain_hits_feed_the_listed_parties_rule(screened: Engine) -> None:
+    from datetime import date
+
+    from cintel.demo_rules import install, refresh_listed_parties
+    from cintel.risk import rulebook
+    from cintel.settings import get_settings
+    from tests.risk.conftest import APPROVER, AUTHOR
+
+    install(screened, AUTHOR, APPROVER)
+    strong = get_settings().screening_auto_list_score
+    hits = open_hits(screened, ANALYST, limit=10_000).join(
+        load_table(screened, entity_records).select("record_id", "tax_id"), on="record_id")
+    weak = hits.filter((pl.col("score") < strong) & pl.col("tax_id").is_not_null())
+    added = refresh_listed_parties(screened, AUTHOR, before=date(2026, 1, 1))
+    listed = set(rulebook.load_lookups(screened)["listed_parties"])
+    near_certain = set(hits.filter(pl.col("score") >= strong)["tax_id"].drop_nulls().to_list())
+    assert added == len(listed) == len(near_certain) > 0
+    if weak.height:
+        confirm = weak.row(0, named=True)
+        assert confirm["tax_id"] not in listed
+        dispose(screened, ANALYST, confirm["id"], "true_hit", "confirmed by the register")
+        refresh_listed_parties(screened, AUTHOR, before=date(2026, 1, 1))
+        assert confirm["tax_id"] in set(rulebook.load_lookups(screened)["listed_parties"])

@@ -63,7 +63,7 @@ def test_planted_rings_are_found_and_top_rings_are_real(resolved_store: Engine, 
     scores = ring_scores(resolved_store, entity_world)
     assert scores["planted_rings"] >= 2
     assert scores["ring_recall"] >= 0.66
-    assert scores["false_rings_top20"] <= 0.34
+    assert scores["false_rings_top_planted"] <= 0.34
 
 
 def test_risk_spreads_from_seeds_to_their_neighbours(resolved_store: Engine) -> None:

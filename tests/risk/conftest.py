@@ -14,8 +14,7 @@ from cintel.demo_rules import install
 from cintel.domain.access import AccessContext
 from cintel.ingest.pipeline import ingest_file
 from cintel.simulate import simulate_world
-from cintel.store.engine import make_engine, upgrade
-from tests.conftest import _postgres_engine
+from tests.conftest import loaded_store
 
 END = date(2025, 6, 30)
 AUTHOR = AccessContext(user="ann", purpose="tests", roles=frozenset({"targeting"}))
@@ -42,11 +41,4 @@ def _load(engine: Engine, world: Path) -> Engine:
 def risk_store(request: pytest.FixtureRequest, small_world: Path,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A migrated store holding the small world and the demo rulebook (approved), on each back end."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('risk-store') / 'store.db'}")
-        upgrade(engine)
-        yield _load(engine, small_world)
-        engine.dispose()
-    else:
-        for engine in _postgres_engine():
-            yield _load(engine, small_world)
+    yield from loaded_store(request.param, tmp_path_factory, lambda engine: _load(engine, small_world))

@@ -64,7 +64,7 @@ def test_a_selection_run_records_versions_capacity_and_reasons(risk_store: Engin
         run = conn.execute(select(risk_runs).where(risk_runs.c.run_id == result["run_id"])).mappings().one()
         stored = conn.execute(select(risk_assessments).where(risk_assessments.c.run_id == result["run_id"])).all()
     assert run["model_id"] == trained.fraud_model_id
-    assert {tuple(v) for v in json.loads(run["rule_versions"])} == {(f"R0{i}", 1) for i in range(1, 8)}
+    assert {tuple(v) for v in json.loads(run["rule_versions"])} == {(f"R0{i}", 1) for i in range(1, 10)}
     assert json.loads(run["parameters"])["red_capacity"] == 3
     assert len(stored) == n_day
     picked = chosen.filter(pl.col("selection_reason") == "score")

@@ -14,6 +14,9 @@ not win by bulk:
 - ``flags`` (``W_FLAGS``): (seized + ``WATCHLIST_FACTOR`` * watch-listed members) / members, capped at 1;
 - ``young`` (``W_YOUNG``): the share of companies first seen within ``YOUNG_DAYS`` before ``as_of``
   (default: the latest ``first_seen`` in the graph) - front companies are young.
+
+The weighted sum is scaled by ``companies / SIZE_FULL`` (at most 1): two companies that share a phone
+are worth a look, but less than three that do.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ W_TIES, W_VARIETY, W_FLAGS, W_YOUNG = 0.4, 0.2, 0.25, 0.15
 VARIETY_FULL = 3  # this many distinct kinds of shared identifier score the full variety part
 WATCHLIST_FACTOR = 0.5  # a watch-list hit counts as half a seizure
 YOUNG_DAYS = 730
+SIZE_FULL = 3  # a pair of companies is a weaker ring than three: its score is scaled by companies / SIZE_FULL
 SUMMARY_IDENTIFIERS = 3  # identifiers named in a ring's summary
 MEMBER_KINDS = (NodeKind.COMPANY.value, NodeKind.PERSON.value)
 PHRASE = {EdgeKind.DIRECTOR_OF.value: "director", EdgeKind.HAS_ADDRESS.value: "address",
@@ -155,8 +159,9 @@ def rings(g: EntityGraph, comms: pl.DataFrame, *, min_size: int = 3, max_size: i
                             ((pl.col("seized") + WATCHLIST_FACTOR * pl.col("watchlisted")) / pl.col("n_members"))
                             .clip(upper_bound=1.0).alias("flags"),
                             (pl.col("young") / pl.col("n_companies")).alias("young"))
-              .with_columns((W_TIES * pl.col("ties") + W_VARIETY * pl.col("variety") + W_FLAGS * pl.col("flags")
-                             + W_YOUNG * pl.col("young")).alias("score"))
+              .with_columns(((W_TIES * pl.col("ties") + W_VARIETY * pl.col("variety") + W_FLAGS * pl.col("flags")
+                              + W_YOUNG * pl.col("young"))
+                             * (pl.col("n_companies") / SIZE_FULL).clip(upper_bound=1.0)).alias("score"))
               .sort(["score", "community"], descending=[True, False]).head(top))
     out = []
     for row in scored.iter_rows(named=True):

@@ -93,7 +93,8 @@ def ring_report(engine: Engine, ctx: AccessContext, *, top: int = 20, seed: int 
     """Suspected rings, most suspicious first, each with its members and the links that tie them."""
     del ctx
     graph = party_graph(load_network(engine).graph)
-    return rings(graph, ring_communities(graph, seed=seed), top=top)
+    # Communities hold companies only (persons tie them), so two companies sharing enough are a candidate.
+    return rings(graph, ring_communities(graph, seed=seed), min_size=2, top=top)
 
 
 def risk_scores(engine: Engine, ctx: AccessContext, *, as_of: date, limit: int = 50) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from cintel.domain.codes import OutcomeType, PartyRole
 from cintel.domain.records import RecordKind
 from cintel.entities.records import comparison_frame
 from cintel.network.graph import EdgeKind, EntityGraph, NodeKind
+from cintel.settings import get_settings
 from cintel.store import tables
 from cintel.store.entity_tables import (
     entities,
@@ -119,15 +120,18 @@ def _identifier_edges(engine: Engine) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Edges from each resolved record to the identifiers it gives, and the identifier nodes."""
     records = load_table(engine, entity_records).drop_nulls("entity_id")
     keys = comparison_frame(records).select("record_id", *IDENTIFIERS)
-    keyed = records.select("record_id", "entity_id", "first_seen").join(keys, on="record_id")
+    raw = [column.removesuffix("_key") for column in IDENTIFIERS]
+    keyed = records.select("record_id", "entity_id", "first_seen", *raw).join(keys, on="record_id")
     edges, nodes = [], []
     for column, (node_kind, edge_kind) in IDENTIFIERS.items():
         part = keyed.drop_nulls(column)
         node = pl.lit(f"{node_kind.value}:") + pl.col(column)
         edges.append(_edges(part, pl.lit("entity:") + pl.col("entity_id"), node, edge_kind, pl.col("first_seen"),
                             pl.lit("entity_records"), pl.col("record_id")))
-        nodes.append(part.select(node.alias("node_id"), pl.lit(node_kind.value).alias("kind"),
-                                 pl.col(column).alias("label")).unique("node_id"))
+        # Shown as the first spelling met, not the comparison key ("Kanaalweg 100", not "kanaal wg 100").
+        nodes.append(part.sort("first_seen", "record_id").select(
+            node.alias("node_id"), pl.lit(node_kind.value).alias("kind"),
+            pl.col(column.removesuffix("_key")).alias("label")).unique("node_id", keep="first", maintain_order=True))
     return pl.concat(edges), pl.concat(nodes)
 
 
@@ -144,7 +148,8 @@ def _caught(engine: Engine, mentions: pl.DataFrame) -> pl.DataFrame:
 
 
 def _listed(engine: Engine) -> pl.DataFrame:
-    """Entities with a screening hit not dismissed as a false positive, dated by the entry's listing."""
+    """Entities listed: a screening hit an analyst confirmed, or an open one of ``screening_auto_list_score``
+    or more (weaker hits wait for an analyst), dated by the entry's listing."""
     hits, records, dispositions = screening_hits, entity_records, screening_dispositions
     watchlist = tables.record_tables[RecordKind.WATCHLIST]
     joined = (hits.join(records, records.c.record_id == hits.c.record_id)
@@ -153,7 +158,9 @@ def _listed(engine: Engine) -> pl.DataFrame:
                          & (dispositions.c.list_name == hits.c.list_name)
                          & (dispositions.c.entry_id == hits.c.entry_id)))
     query = (select(records.c.entity_id, watchlist.c.listed_on).select_from(joined)
-             .where(dispositions.c.disposition.is_(None) | (dispositions.c.disposition == TRUE_HIT)))
+             .where((dispositions.c.disposition == TRUE_HIT)
+                    | (dispositions.c.disposition.is_(None)
+                       & (hits.c.score >= get_settings().screening_auto_list_score))))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     frame = pl.DataFrame([tuple(r) for r in rows], schema={"entity_id": pl.String, "date": pl.Date}, orient="row")

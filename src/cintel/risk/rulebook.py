@@ -46,6 +46,7 @@ class Threat(StrEnum):
     ORIGIN = "origin"
     MISCLASSIFICATION = "misclassification"
     PROHIBITED = "prohibited"
+    FRONT_COMPANY = "front_company"  # rings of front companies behind the declared importer
     OTHER = "other"
 
 
