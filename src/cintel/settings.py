@@ -52,6 +52,25 @@ class Settings(BaseSettings):
         180.0, gt=0, description="Age at which a seizure or listing weighs half as much in risk propagation"
     )
 
+    web_host: str = Field("127.0.0.1", description="Address `cintel serve` listens on (loopback unless told)")
+    web_port: int = Field(8000, ge=1, le=65535, description="Port `cintel serve` listens on")
+    web_secure_cookies: bool = Field(
+        True, description="Mark the session cookie Secure (sent over HTTPS only); turn off only for local HTTP tests"
+    )
+    web_session_hours: float = Field(
+        8.0, gt=0, description="Absolute lifetime of a web session: sign in again after this many hours"
+    )
+    web_session_idle_minutes: float = Field(
+        30.0, gt=0, description="A web session unused for this many minutes expires"
+    )
+    web_login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins for one username or one address before sign-in is refused"
+    )
+    web_login_window_minutes: float = Field(
+        15.0, gt=0, description="Window over which failed sign-ins are counted, and how long the refusal lasts"
+    )
+    web_password_min_length: int = Field(12, ge=12, description="Shortest password accepted for a user account")
+
 
 @cache
 def get_settings() -> Settings:

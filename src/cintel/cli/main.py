@@ -39,6 +39,7 @@ from cintel.cli.common import (
 from cintel.cli.entities import register as register_entities
 from cintel.cli.risk import register as register_risk
 from cintel.cli.rules import rules_app
+from cintel.cli.users import register as register_users
 from cintel.domain.access import local_operator
 from cintel.domain.records import FORMATS
 from cintel.errors import CintelError
@@ -53,6 +54,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(rules_app, name="rules")
 register_risk(app)
 register_entities(app)
+register_users(app)
 app.add_typer(bench_app, name="bench")
 
 
