@@ -105,12 +105,14 @@ def _store_records(conn: Connection, records: pl.DataFrame, sources: pl.DataFram
     return new.height
 
 
-def _recluster(conn: Connection, threshold: float) -> pl.DataFrame:
+def _recluster(conn: Connection, threshold: float, compared: pl.DataFrame | None = None) -> pl.DataFrame:
     """Cluster every stored record, keep entity ids where clusters keep them, rewrite `entities`."""
     records = load_table(conn, entity_records)
     links = load_table(conn, entity_links).select("record_a", "record_b", "probability")
-    labels = comparison_frame(records).select("record_id", pl.col("tax_id_key").alias("label"),
-                                              pl.col("address_key").alias("address"))
+    # A resolution run has just normalised every stored record; analysts' decisions have not.
+    compared = compared if compared is not None else comparison_frame(records)
+    labels = compared.select("record_id", pl.col("tax_id_key").alias("label"),
+                             pl.col("address_key").alias("address"))
     clusters = cluster(records["record_id"], links, decisions_frame(conn), threshold, labels)
     previous = records.select("record_id", "entity_id").drop_nulls()
     highest = previous["entity_id"].str.slice(3).cast(pl.Int64, strict=False).max() if previous.height else 0
@@ -175,7 +177,7 @@ def resolve_store(engine: Engine, ctx: AccessContext, *, full: bool = False, ret
                 pl.DataFrame(schema={"record_a": pl.String})
         if pairs.height:
             copy_rows(conn, entity_links, pairs.with_columns(model_id=pl.lit(model_id)))
-        summary = _recluster(conn, threshold)
+        summary = _recluster(conn, threshold, everything)
         total_links = int(conn.execute(select(func.count()).select_from(entity_links)).scalar_one())
     return ResolutionReport(
         mode="full" if full else "incremental", model_id=model_id, records=everything.height,
