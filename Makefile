@@ -5,7 +5,10 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 VENV := .venv
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install assets browser clean
+VENDOR := src/cintel/web/static/vendor
+# Root in CI; elsewhere apt-get goes through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -15,7 +18,27 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet
 	touch $@
 
-install: $(VENV)/.synced
+install: $(VENV)/.synced $(VENDOR)/.copied
+
+# Front-end packages pinned in package-lock.json, copied into the static folder (never committed, never a CDN).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/images
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/cytoscape/dist/cytoscape.min.js \
+	   node_modules/echarts/dist/echarts.min.js node_modules/leaflet/dist/leaflet.js \
+	   node_modules/leaflet/dist/leaflet.css node_modules/topojson-client/dist/topojson-client.min.js \
+	   node_modules/world-atlas/countries-110m.json node_modules/world-atlas/land-110m.json $(VENDOR)/
+	cp node_modules/leaflet/dist/images/*.png $(VENDOR)/images/
+	touch $@
+
+assets: $(VENDOR)/.copied
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 demo: install
 	$(VENV)/bin/cintel demo
@@ -24,7 +47,7 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
-test: install lint
+test: install lint browser
 	$(VENV)/bin/pytest -q
 
 bench: install
@@ -40,4 +63,4 @@ bench: install
 	$(VENV)/bin/cintel bench screening --json
 
 clean:
-	rm -rf .tools $(VENV) var
+	rm -rf .tools $(VENV) var node_modules $(VENDOR)

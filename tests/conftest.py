@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -88,3 +90,39 @@ def resolved_store(request: pytest.FixtureRequest, entity_world: Path,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The entity world ingested, resolved and screened, on each back end; tests must not change it."""
     yield from loaded_store(request.param, tmp_path_factory, lambda engine: _resolve_world(engine, entity_world))
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The demo on a small world: ingested, resolved, screened, trained and the last day selected, with one
+    demo user per role (``users``: username -> {role, password})."""
+
+    engine: Engine
+    users: dict[str, dict[str, str]]
+    demo: dict[str, Any]
+
+    def user(self, role: str) -> tuple[str, str]:
+        """(username, password) of the demo user holding ``role``."""
+        return next((name, u["password"]) for name, u in self.users.items() if u["role"] == role)
+
+
+def _build_workspace(engine: Engine, world: Path) -> Workspace:
+    from contextlib import nullcontext
+
+    from cintel.demo import demo_users, run_demo
+
+    demo = run_demo(engine, declarations=WORKSPACE_DECLARATIONS, seed=7, world=world, months=3,
+                    progress=lambda *_: nullcontext(lambda _n: None))
+    return Workspace(engine=engine, users=demo_users(engine), demo=demo)
+
+
+WORKSPACE_DECLARATIONS = 5_000
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def workspace(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """The workspace world on each back end, built once per session. Tests may add to it (cases, outcomes,
+    assignments) but must not assume they are alone in it, and must not delete or rewrite what the demo made."""
+    world = tmp_path_factory.getbasetemp() / "workspace-world"
+    for engine in loaded_store(request.param, tmp_path_factory, lambda e: e):
+        yield _build_workspace(engine, world)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+import secrets
 from typing import Any
 
 import polars as pl
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, select
 
 from cintel.domain.access import AccessContext
 from cintel.domain.records import RecordKind
+from cintel.domain.roles import Role
 from cintel.ingest.pipeline import ingest_file
 from cintel.ingest.readers import ReadOptions
 from cintel.risk.selection import SelectionPolicy
@@ -39,13 +41,16 @@ def planted_defects_found(engine: Engine, world: Path) -> tuple[int, int]:
     return len(planted & {tuple(row) for row in caught}), len(planted)
 
 
-def run_demo(engine: Engine, *, declarations: int, seed: int, progress: ProgressFactory) -> dict[str, Any]:
-    """Simulates a world (or reuses the identical one already written), ingests it and reports."""
+def run_demo(engine: Engine, *, declarations: int, seed: int, progress: ProgressFactory,
+             world: Path | None = None, **simulate: Any) -> dict[str, Any]:
+    """Simulates a world in ``world`` (default: the data directory's demo-world; an identical world
+    already there is reused), ingests it, resolves and screens its parties, trains and selects the
+    latest day, and reports. ``simulate`` passes further options to the simulator."""
     from cintel.simulate import simulate_world
 
     settings = get_settings()
-    world = settings.data_dir / "demo-world"
-    summary = simulate_world(world, declarations=declarations, seed=seed, formats=("parquet",))
+    world = world or settings.data_dir / "demo-world"
+    summary = simulate_world(world, declarations=declarations, seed=seed, formats=("parquet",), **simulate)
     options = ReadOptions(chunk_rows=settings.ingest_chunk_rows)
     batches = []
     for kind in INGEST_ORDER:
@@ -117,3 +122,23 @@ def run_targeting(engine: Engine) -> dict[str, Any]:
         "rank", "declaration_id", "selection_reason", "probability", "expected_revenue", "rule_ids", "reasons")
     return {"training": report, "models": service.model_ids(engine), "run_id": run["run_id"], "day": day,
             "summary": run["summary"], "red_list": red.to_dicts()}
+
+
+DEMO_ROLES = (Role.ANALYST, Role.TARGETING_OFFICER, Role.INSPECTOR, Role.SUPERVISOR, Role.ADMINISTRATOR)
+
+
+def demo_users(engine: Engine) -> dict[str, dict[str, str]]:
+    """One demo account per role (``demo-<role>``), each with a fresh random password: created, or reset
+    when it exists. Returns username -> {role, password}; the passwords exist nowhere else."""
+    from cintel.web.accounts import AccountError, add_user, reset_password
+
+    accounts = {}
+    for role in DEMO_ROLES:
+        username = f"demo-{role.value.replace('_', '-')}"
+        password = secrets.token_urlsafe(12)
+        try:
+            add_user(engine, username, password, [role.value], f"Demo {role.value.replace('_', ' ')}")
+        except AccountError:
+            reset_password(engine, username, password)
+        accounts[username] = {"role": role.value, "password": password}
+    return accounts

@@ -199,3 +199,26 @@ def hs_levels(code: str) -> dict[str, str]:
         "subheading": code[:6],
         "national": code[6:],
     }
+
+
+class CaseStatus(CodeList):
+    LEAD = ("lead", "A lead: something worth a look, not yet worked")
+    OPEN = ("open", "Being worked by its assignee")
+    INSPECTION = ("inspection", "Waiting for the inspection of a declaration in the case")
+    CLOSED = ("closed", "Closed with an outcome")
+
+
+class CaseItemKind(CodeList):
+    DECLARATION = ("declaration", "A declaration, by id")
+    ENTITY = ("entity", "A resolved party, by entity id")
+    RING = ("ring", "A ring of companies from the network, by its member entity ids")
+    CONTAINER = ("container", "A container, by ISO 6346 number")
+    NOTE = ("note", "Free-text evidence written by an analyst")
+
+
+class CaseEventKind(CodeList):
+    CREATED = ("created", "The case was opened")
+    NOTE = ("note", "A note was written")
+    EVIDENCE = ("evidence", "Evidence was added")
+    STATUS = ("status", "The status changed")
+    ASSIGNED = ("assigned", "The case was assigned to someone")

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cintel.errors import CintelError
 from cintel.settings import Settings, get_settings
-from cintel.web import api, pages
+from cintel.web import api, case_pages, dashboard, declaration_pages, entity_pages, pages, rule_pages, search_pages
 from cintel.web.render import STATIC_DIR, page
 from cintel.web.security import SECURITY_HEADERS, Forbidden, NotAuthenticated, SecurityHeaders, StoreDep
 
@@ -125,6 +125,8 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
                             status_code=200 if ok else 503)
 
     app.include_router(pages.router)
+    for area in (dashboard, declaration_pages, entity_pages, rule_pages, case_pages, search_pages):
+        app.include_router(area.router)
     app.include_router(api.router)
     app.include_router(api.docs_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

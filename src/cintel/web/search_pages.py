@@ -1,0 +1,7 @@
+"""Search: one box over declarations, entities (fuzzy, transliterated), containers and vessels."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
