@@ -1,0 +1,1 @@
+"""Movement intelligence: where goods and vessels are and go (ports, routes, country outlines)."""
