@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 VENV := .venv
 
-.PHONY: demo test lint bench install assets browser clean
+.PHONY: demo serve test lint bench install assets browser clean
 VENDOR := src/cintel/web/static/vendor
 # Root in CI; elsewhere apt-get goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -40,8 +40,13 @@ assets: $(VENDOR)/.copied
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
+# Builds the demo world and serves the workspace on it (in a terminal; elsewhere it checks every page and ends).
 demo: install
-	$(VENV)/bin/cintel demo
+	$(VENV)/bin/cintel demo --serve
+
+# The workspace on the store as it is, on http://127.0.0.1:8000 (plain HTTP on loopback: cookies not Secure).
+serve: install
+	CINTEL_WEB_SECURE_COOKIES=false $(VENV)/bin/cintel serve
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

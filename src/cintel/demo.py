@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-import secrets
 from typing import Any
 
 import polars as pl
@@ -142,3 +142,22 @@ def demo_users(engine: Engine) -> dict[str, dict[str, str]]:
             reset_password(engine, username, password)
         accounts[username] = {"role": role.value, "password": password}
     return accounts
+
+
+def demo_pages(engine: Engine, demo: dict[str, Any]) -> dict[str, list[str]]:
+    """What each demo role opens to check the workspace: its landing pages and real objects of the demo."""
+    from cintel.store.entity_tables import entities
+
+    red = demo["targeting"]["red_list"]
+    declaration = f"/declarations/{red[0]['declaration_id']}" if red else "/queue"
+    with engine.connect() as conn:
+        entity_id = conn.execute(select(entities.c.entity_id).order_by(entities.c.entity_id).limit(1)).scalar()
+    entity = f"/entities/{entity_id}" if entity_id else "/network"
+    common = ["/", "/queue", "/search?q=trading"]
+    return {
+        Role.ANALYST.value: [*common, declaration, entity, "/network", "/rules", "/cases"],
+        Role.TARGETING_OFFICER.value: [*common, declaration, "/rules", "/rules/new", "/rules/lookups"],
+        Role.INSPECTOR.value: [*common, declaration, "/cases"],
+        Role.SUPERVISOR.value: [*common, entity, "/network", "/rules", "/cases"],
+        Role.ADMINISTRATOR.value: ["/api/docs"],
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -16,6 +16,7 @@ from cintel.settings import Settings
 from cintel.store.risk_tables import risk_assessments, risk_runs
 from cintel.web.accounts import add_user
 from cintel.web.app import create_app
+from tests.conftest import Workspace
 
 PASSWORD = "correct horse battery staple"
 HOSTILE = "<script>alert(1)</script>"
@@ -76,3 +77,22 @@ def ranked(n: int) -> list[dict[str, object]]:
              "probability": round(1 - i / (n + 1), 3), "channel": channels[i % 3], "reasons": [f"reason {i}"],
              "rule_hits": [["R01", 1]] if i % 2 else []}
             for i in range(1, n + 1)]
+
+
+@pytest.fixture
+def workspace_client(workspace: Workspace) -> Iterator[Callable[[str], tuple[TestClient, str]]]:
+    """A factory: ``workspace_client(role)`` is an HTTPS client signed in as the workspace's demo user with
+    that role, and its CSRF token."""
+    app = create_app(workspace.engine, settings=Settings(web_secure_cookies=True))
+    opened: list[TestClient] = []
+
+    def make(role: str) -> tuple[TestClient, str]:
+        client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+        client.__enter__()
+        opened.append(client)
+        username, password = workspace.user(role)
+        return client, sign_in(client, username, password)
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)

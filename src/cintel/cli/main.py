@@ -20,6 +20,7 @@ from rich.progress import (
     SpinnerColumn,
     TextColumn,
 )
+from sqlalchemy import Engine
 
 from cintel.cli.bench import bench_app
 from cintel.cli.common import (
@@ -312,13 +313,48 @@ def db_check(as_json: JsonOpt = False) -> None:
 def demo(
     declarations: Annotated[int, typer.Option(min=100, help="Size of the demo world.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    serve: Annotated[bool, typer.Option(help="Then serve the workspace with one demo user per role. When "
+                                        "standard input is not a terminal (CI), every page is checked over "
+                                        "HTTP as each user instead, and the command ends.")] = False,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default: CINTEL_WEB_PORT).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Builds a demo: simulates a world, ingests every file into the store and prints what was loaded."""
+    """Builds a demo: simulates a world, ingests every file into the store, resolves and screens its parties,
+    trains and selects the latest day, prints what it found; with --serve, opens the workspace on it."""
     from cintel.demo import run_demo
 
-    result = run_demo(open_engine(), declarations=declarations, seed=seed, progress=progress)
+    engine = open_engine()
+    result = run_demo(engine, declarations=declarations, seed=seed, progress=progress)
     emit(as_json, result, lambda: _print_demo(result))
+    if serve:
+        _serve_demo(engine, result, port)
+
+
+def _serve_demo(engine: Engine, result: dict[str, Any], port: int | None) -> None:
+    from cintel.demo import demo_pages, demo_users
+    from cintel.settings import get_settings
+    from cintel.web import serve
+
+    # The demo is plain HTTP on the loopback address: cookies cannot be Secure there for every client.
+    settings = get_settings().model_copy(update={"web_secure_cookies": False})
+    host, port = "127.0.0.1", port or settings.web_port
+    accounts = demo_users(engine)
+    table([{"username": name, "role": a["role"], "password": a["password"]} for name, a in accounts.items()],
+          ["username", "role", "password"], "demo users (new passwords on every run)")
+    if not sys.stdin.isatty():
+        with serve.background(engine, settings, host, 0) as url:
+            checks = serve.check_pages(url, accounts, demo_pages(engine, result))
+        table([{"user": c.username, "page": c.path, "status": str(c.status), "ms": f"{c.ms:.0f}"} for c in checks],
+              ["user", "page", "status", "ms"], "workspace check (not a terminal, so not left running)")
+        failed = [c for c in checks if c.status != 200]
+        if failed:
+            raise UserError(f"{len(failed)} workspace page(s) failed: "
+                            + ", ".join(f"{c.path} as {c.username} -> {c.status}" for c in failed))
+        out.print("every page answered; run `make serve` (or `cintel serve`) to keep the workspace running",
+                  highlight=False)
+        return
+    out.print(f"workspace: http://{host}:{port}/  (Ctrl-C to stop)", highlight=False)
+    serve.run(engine, settings, host, port)
 
 
 def _print_demo(result: dict[str, Any]) -> None:
