@@ -227,7 +227,7 @@ def test_an_inspector_cannot_create_tokens(client: TestClient, engine: Engine) -
 
 def test_a_user_without_a_queue_role_is_refused_the_queue(client: TestClient) -> None:
     sign_in(client, "ada")
-    page = client.get("/")
+    page = client.get("/queue")
     assert page.status_code == 403
     assert "analyst" in page.text
     assert client.get("/api/v1/queue").status_code == 403
@@ -235,7 +235,7 @@ def test_a_user_without_a_queue_role_is_refused_the_queue(client: TestClient) ->
 
 def test_an_inspector_may_read_the_queue(client: TestClient) -> None:
     sign_in(client, "ivan")
-    assert client.get("/").status_code == 200
+    assert client.get("/queue").status_code == 200
 
 
 # --- headers -----------------------------------------------------------------------------------------------------
@@ -254,8 +254,17 @@ def test_every_response_carries_the_security_headers(client: TestClient) -> None
 
 def test_pages_load_no_inline_script_or_style(client: TestClient) -> None:
     sign_in(client, "ann")
-    for path in ("/login", "/", "/api/docs"):
+    for path in ("/login", "/", "/queue", "/api/docs"):
         html = client.get(path).text
-        assert "<script" not in html
+        # Scripts come from /static files only: a <script> without src would be inline.
+        assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
         assert "style=" not in html
         assert "<style" not in html
+
+
+def test_sign_in_lands_on_the_dashboard_or_for_administrators_on_the_api(client: TestClient) -> None:
+    analyst = client.post("/login", data={"username": "ann", "password": PASSWORD})
+    assert analyst.headers["location"] == "/"
+    client.cookies.clear()
+    admin = client.post("/login", data={"username": "ada", "password": PASSWORD})
+    assert admin.headers["location"] == "/api/docs"

@@ -61,14 +61,19 @@ DECLARATION_COLUMNS: Mapping[str, ColumnType] = {f.name: _column_type(f.kind) fo
 
 
 class RuleError(CintelError):
-    """A rule the language refuses, with the offending token and where it is (1-based line and column)."""
+    """A rule the language refuses, with the offending token and where it is: 1-based line and column of
+    its first character, and its span in the text as 0-based offsets ``start`` (included) and ``end``
+    (excluded), so an editor can mark it. All are 0 / None when the error has no place (an empty rule)."""
 
-    def __init__(self, message: str, *, token: str = "", line: int = 0, col: int = 0, hint: str = "") -> None:
+    def __init__(self, message: str, *, token: str = "", line: int = 0, col: int = 0, hint: str = "",
+                 start: int | None = None, end: int | None = None) -> None:
         self.message = message
         self.token = token
         self.line = line
         self.col = col
         self.hint = hint
+        self.start = start
+        self.end = end
         where = f" at {line}:{col}" if line else ""
         super().__init__(f"{message}{where}" + (f" ({hint})" if hint else ""))
 
@@ -196,17 +201,33 @@ class _Checker:
 
     # -- errors pointing into the text
 
-    def error_at(self, message: str, offset: int, token: str = "", hint: str = "") -> RuleError:
-        line, col = _position(self.text, max(offset, 0))
-        return RuleError(message, token=token, line=line, col=col, hint=hint)
+    def error_at(self, message: str, offset: int, token: str = "", hint: str = "", end: int | None = None) -> RuleError:
+        start = max(offset, 0)
+        line, col = _position(self.text, start)
+        stop = min(max(end if end is not None else start + len(token), start + 1), len(self.text))
+        return RuleError(message, token=token, line=line, col=col, hint=hint, start=start, end=stop)
 
     def error(self, message: str, node: exp.Expr, hint: str = "") -> RuleError:
         # Operators carry no position in sqlglot; their leftmost identifier or literal does.
         placed = [n for n in node.walk() if "start" in n.meta]
         if placed:
             first = min(placed, key=lambda n: int(n.meta["start"]))
-            return self.error_at(message, int(first.meta["start"]), str(first.name or first.sql()), hint)
+            return self.error_at(message, int(first.meta["start"]), str(first.name or first.sql()), hint,
+                                 end=int(first.meta.get("end", first.meta["start"])) + 1)
         return RuleError(message, token=node.sql()[:40], hint=hint)
+
+    def parse_error_span(self, line: int, col: int, highlight: str) -> tuple[int, int] | None:
+        """[start, end) of the token a sqlglot ParseError highlights; sqlglot's col is its last character."""
+        if line < 1 or col < 1 or not highlight:
+            return None
+        lines = self.text.split("\n")
+        if line > len(lines):
+            return None
+        last = sum(len(x) + 1 for x in lines[:line - 1]) + col - 1
+        start = last + 1 - len(highlight)
+        if start < 0 or self.text[start:last + 1] != highlight:
+            return None
+        return start, last + 1
 
     # -- text and tokens, before any recursion
 
@@ -214,18 +235,21 @@ class _Checker:
         try:
             tokens = Dialect.get_or_raise(DIALECT).tokenize(self.text)
         except TokenError as exc:
-            raise RuleError(f"cannot read the rule: {str(exc).splitlines()[0]}",
-                            hint="is a quote left open?") from None
+            message = f"cannot read the rule: {str(exc).splitlines()[0]}"
+            # sqlglot gives no position; with an odd number of quotes the last one is the one left open.
+            if self.text.count("'") % 2:
+                raise self.error_at(message, self.text.rfind("'"), "'", "is a quote left open?") from None
+            raise RuleError(message, hint="is a quote left open?") from None
         depth = 0
         for t in tokens:
             if t.comments:
-                raise self.error_at("comments are not allowed", t.start, t.text, "remove '--' or '/* */'")
+                raise self.error_at("comments are not allowed", t.start, t.text, "remove '--' or '/* */'", t.end + 1)
             if t.token_type not in _ALLOWED_TOKENS:
                 raise self.error_at(f"'{t.text[:40]}' is not allowed", t.start, t.text,
-                                    _TOKEN_ADVICE.get(t.token_type, "not part of the rule language"))
+                                    _TOKEN_ADVICE.get(t.token_type, "not part of the rule language"), t.end + 1)
             if t.token_type is TokenType.STRING and len(t.text) > MAX_STRING_CHARS:
                 raise self.error_at(f"text literal of {len(t.text):,} characters; the limit is {MAX_STRING_CHARS}",
-                                    t.start, t.text[:40])
+                                    t.start, t.text[:40], end=t.end + 1)
             if t.token_type is TokenType.L_PAREN:
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -248,8 +272,11 @@ class _Checker:
             if desc.startswith("Required keyword"):
                 desc = "the expression is incomplete"
             token = str(first.get("highlight") or "")
-            raise RuleError(f"cannot read the rule: {desc}", token=token, line=int(first.get("line") or 0),
-                            col=int(first.get("col") or 0)) from None
+            line, col = int(first.get("line") or 0), int(first.get("col") or 0)
+            span = self.parse_error_span(line, col, token)
+            if span is None:
+                raise RuleError(f"cannot read the rule: {desc}", token=token, line=line, col=col) from None
+            raise self.error_at(f"cannot read the rule: {desc}", span[0], token, end=span[1]) from None
         except RecursionError:
             raise RuleError(f"nested deeper than {MAX_DEPTH} levels") from None
         if len(parsed) != 1 or parsed[0] is None:

@@ -139,6 +139,17 @@ risk_assessments = Table(
     Column("selection_detail", Text, comment="rule id, score rank or draw that selected it"),
     Column("reasons", Text, nullable=False, comment="JSON list of the top reasons in words"),
     Index("ix_risk_assessments_declaration_id", "declaration_id"),
+    # The risk queue pages through one run sorted by any of its sort columns (ties by rank): each index serves
+    # that ORDER BY ... LIMIT without sorting the run. declaration_id and channel are carried so that the
+    # queue's filters (channel; EXISTS on items, declarations, assignments) are checked from the index, and
+    # the row is read only for what passes.
+    Index("ix_risk_assessments_run_rank", "run_id", "rank", "declaration_id", "channel"),
+    Index("ix_risk_assessments_run_channel_rank", "run_id", "channel", "rank", "declaration_id"),
+    Index("ix_risk_assessments_run_probability", "run_id", "probability", "rank", "declaration_id", "channel"),
+    Index("ix_risk_assessments_run_expected_revenue", "run_id", "expected_revenue", "rank", "declaration_id",
+          "channel"),
+    Index("ix_risk_assessments_run_priority", "run_id", "priority", "rank", "declaration_id", "channel"),
+    Index("ix_risk_assessments_run_rule_score", "run_id", "rule_score", "rank", "declaration_id", "channel"),
 )
 
 risk_drift = Table(

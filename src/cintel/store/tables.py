@@ -167,6 +167,8 @@ declaration_items = Table(
     Column("batch_id", Integer, nullable=False, comment="batches.id that loaded the item"),
     Column("source_row", BigInteger, nullable=False),
     Index("ix_declaration_items_hs_code", "hs_code"),
+    # The risk queue's HS chapter and origin filters probe a declaration's items from this index alone.
+    Index("ix_declaration_items_declaration_hs_origin", "declaration_id", "hs_code", "country_of_origin"),
 )
 
 declaration_containers = Table(

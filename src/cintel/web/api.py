@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from cintel.domain.codes import Channel
 from cintel.domain.roles import Role
 from cintel.web.accounts import create_api_token
-from cintel.web.pages import DEFAULT_PURPOSE, PurposeQuery, QueueReader, SizeQuery, SortQuery
-from cintel.web.queue import DEFAULT_PAGE_SIZE, queue_page, record_view
+from cintel.web.pages import (
+    DEFAULT_PURPOSE,
+    FiltersDep,
+    PageQuery,
+    PurposeQuery,
+    QueueAssigner,
+    QueueReader,
+    SizeQuery,
+    SortQuery,
+    resolve_me,
+)
+from cintel.web.queue import DEFAULT_PAGE_SIZE, MAX_ASSIGN, assign, filter_options, queue_page, record_view
 from cintel.web.render import page
 from cintel.web.security import CurrentUser, Principal, StoreDep, require_roles
 
@@ -50,16 +59,40 @@ def me(principal: CurrentUser) -> Me:
 
 
 @router.get("/queue")
-async def queue(request: Request, principal: QueueReader, engine: StoreDep,
-                page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
-                size: SizeQuery = DEFAULT_PAGE_SIZE, sort: SortQuery = "rank",
-                channel: Annotated[Channel | None, Query()] = None,
+async def queue(request: Request, principal: QueueReader, engine: StoreDep, filters: FiltersDep,
+                page_no: PageQuery = 1, size: SizeQuery = DEFAULT_PAGE_SIZE, sort: SortQuery = "rank",
                 purpose: PurposeQuery = DEFAULT_PURPOSE) -> dict[str, Any]:
-    """One page of the latest run's risk queue (same data as the queue page); the view is logged."""
-    result = await run_in_threadpool(queue_page, engine, page=page_no, size=size, sort=sort, channel=channel)
+    """One page of the latest run's risk queue (same data and filters as the queue page), with the values
+    each filter can take in the run; the view is logged."""
+    result = await run_in_threadpool(queue_page, engine, page=page_no, size=size, sort=sort,
+                                     filters=resolve_me(filters, principal))
     await run_in_threadpool(record_view, engine, principal.context(purpose), object_kind="queue",
                             object_id=str(result.run["run_id"]) if result.run else None, route=request.url.path)
-    return result.to_dict()
+    body = result.to_dict()
+    body["options"] = await run_in_threadpool(filter_options, engine, result.run["run_id"]) if result.run else {}
+    return body
+
+
+class AssignRequest(BaseModel):
+    run_id: int = Field(ge=1, description="The run the declarations are queued in")
+    # The count limit is checked by assign(), which answers 400 with the limit in words.
+    declaration_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        description=f"Declarations of the run, at most {MAX_ASSIGN}")
+    inspector: str = Field(min_length=1, max_length=64, description="Username of an enabled inspector")
+
+
+class Assigned(BaseModel):
+    run_id: int
+    inspector: str
+    assigned: int = Field(description="How many declarations were assigned (re-assignments included)")
+
+
+@router.post("/queue/assign")
+def assign_queue(body: AssignRequest, principal: QueueAssigner, engine: StoreDep) -> Assigned:
+    """Assigns declarations of a run to an inspector (targeting officers and supervisors); re-assigning
+    replaces the earlier inspector. Refuses declarations not in the run and users who are not inspectors."""
+    done = assign(engine, principal.username, body.run_id, body.declaration_ids, body.inspector)
+    return Assigned(run_id=body.run_id, inspector=body.inspector, assigned=done)
 
 
 @router.post("/tokens", status_code=201)

@@ -2,6 +2,36 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from cintel.web.dashboard_view import REASON_GROUPS, dashboard
+from cintel.web.pages import QueueReader
+from cintel.web.render import page
+from cintel.web.security import StoreDep
 
 router = APIRouter()
+DayQuery = Annotated[date | None, Query(description="The day to show (YYYY-MM-DD); default: the latest run's day")]
+
+# No access_log row is written here: the dashboard shows only aggregates (counts, sums, rates and model
+# metrics), never a declaration, party or person, and the log records views of those objects.
+
+
+@router.get("/", response_class=HTMLResponse)
+async def dashboard_page(request: Request, principal: QueueReader, engine: StoreDep,
+                         day: DayQuery = None) -> HTMLResponse:
+    """The dashboard for a day (default: the latest risk run's): intake against the four weeks before,
+    channels against capacity, inspection hits and revenue found, model performance and drift alerts,
+    each chart with its numbers in a table."""
+    data = await run_in_threadpool(dashboard, engine, day)
+    return page(request, "dashboard.html", principal, d=data, reason_groups=REASON_GROUPS)
+
+
+@router.get("/api/v1/dashboard", tags=["api"])
+async def dashboard_api(principal: QueueReader, engine: StoreDep, day: DayQuery = None) -> dict[str, Any]:
+    """The dashboard's numbers for a day as JSON (the same data the dashboard page shows)."""
+    return await run_in_threadpool(dashboard, engine, day)

@@ -1,0 +1,486 @@
+"""The rules pages and API: the rulebook, the editor's live check at the token, drafts, backtests, four-eyes
+approval, retirement, lookup lists and profiles; who may do which, escaped and refused input."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from cintel.domain.access import AccessContext
+from cintel.risk.review import candidate_backtest
+from cintel.risk.rulebook import add_rule, create_lookup, rule_versions
+from cintel.store.web_tables import access_log
+from cintel.web.accounts import add_user
+from cintel.web.rule_view import default_window
+from tests.conftest import Workspace
+from tests.web.conftest import HOSTILE, PASSWORD, sign_in
+
+GOOD = "hs_code LIKE '85%' AND customs_value > 10000"
+BAD = "customs_value > AND 3"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+Clients = Callable[[str], tuple[TestClient, str]]
+
+
+def uid(prefix: str = "T") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def officers(app: FastAPI, engine: Engine) -> Callable[[str], tuple[TestClient, str]]:
+    """``officers(username)``: a signed-in client and its CSRF token. Besides the web conftest's ann (analyst),
+    ada (administrator) and ivan (inspector): tom and tess (targeting officers) and sam (supervisor)."""
+    add_user(engine, "tom", PASSWORD, ["targeting_officer"], "Tom Targeting")
+    add_user(engine, "tess", PASSWORD, ["targeting_officer"], "Tess Targeting")
+    add_user(engine, "sam", PASSWORD, ["supervisor"], "Sam Supervisor")
+    clients: list[TestClient] = []
+
+    def make(username: str) -> tuple[TestClient, str]:
+        client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+        clients.append(client)
+        return client, sign_in(client, username)
+
+    return make
+
+
+def draft_form(csrf: str, rule_id: str, expression: str = GOOD, **extra: object) -> dict[str, object]:
+    return {"csrf_token": csrf, "rule_id": rule_id, "expression": expression, "reason": "phones under-valued",
+            "effect": "weight", "weight": "0.2", "mode": "new", **extra}
+
+
+def write_draft(engine: Engine, author: str, rule_id: str, expression: str = GOOD, reason: str = "why") -> None:
+    add_rule(engine, AccessContext(user=author, purpose="test", roles=frozenset()), rule_id, expression, reason,
+             weight=0.2)
+
+
+def status_of(engine: Engine, rule_id: str) -> list[str]:
+    return [r.status.value for r in rule_versions(engine, rule_id)]
+
+
+# ---------------------------------------------------------------- who may do what
+
+
+def test_inspectors_and_administrators_are_refused_the_rulebook(officers: Clients) -> None:
+    for username in ("ivan", "ada"):
+        client, _ = officers(username)
+        for url in ("/rules", "/rules/profiles", "/rules/lookups", "/api/v1/rules", "/api/v1/rules/profiles"):
+            assert client.get(url).status_code == 403, (username, url)
+
+
+def test_analysts_read_the_rulebook_but_get_no_editor(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R77")
+    client, csrf = officers("ann")
+    assert client.get("/rules").status_code == 200
+    page = client.get("/rules/R77").text
+    assert "Write a new version" not in page
+    assert "Retire" not in page
+    assert client.get("/rules/new").status_code == 403
+    assert client.get("/rules/R77/edit").status_code == 403
+    assert client.post("/rules", data=draft_form(csrf, "R78")).status_code == 403
+    assert client.post("/api/v1/rules/check", data={"expression": GOOD}, headers={"x-csrf-token": csrf}
+                       ).status_code == 403
+
+
+def test_supervisors_approve_but_do_not_write_rules(officers: Clients) -> None:
+    client, csrf = officers("sam")
+    assert client.get("/rules/new").status_code == 403
+    assert client.post("/rules", data=draft_form(csrf, "R79")).status_code == 403
+
+
+@pytest.mark.parametrize("username", ["ann", "ivan", "ada"])
+def test_only_officers_and_supervisors_approve_retire_or_backtest(officers: Clients, engine: Engine,
+                                                                  username: str) -> None:
+    write_draft(engine, "tom", "R80")
+    client, csrf = officers(username)
+    for action in ("approve", "retire", "backtest"):
+        assert client.post(f"/rules/R80/{action}", data={"csrf_token": csrf}).status_code == 403, action
+        assert client.post(f"/api/v1/rules/R80/{action}", headers={"x-csrf-token": csrf}).status_code == 403
+    assert status_of(engine, "R80") == ["draft"]
+
+
+def test_only_targeting_officers_change_lookups_and_profiles(officers: Clients, engine: Engine) -> None:
+    create_lookup(engine, AccessContext(user="tom", purpose="t", roles=frozenset()), "watched", "trader", "d")
+    for username in ("ann", "sam"):
+        client, csrf = officers(username)
+        assert client.post("/rules/lookups/watched/values", data={"csrf_token": csrf, "values": "NL1"}
+                           ).status_code == 403
+        assert client.post("/rules/lookups", data={"csrf_token": csrf, "name": "x", "kind": "trader",
+                                                   "description": "d"}).status_code == 403
+        assert client.post("/rules/profiles", data={"csrf_token": csrf, "name": "p", "threat": "ipr"}
+                           ).status_code == 403
+
+
+# ---------------------------------------------------------------- the editor and its live check
+
+
+def test_the_live_check_marks_the_offending_token(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    fragment = client.post("/api/v1/rules/check", data={"expression": BAD},
+                           headers={"x-csrf-token": csrf, "hx-request": "true"})
+    assert fragment.status_code == 200
+    assert "<mark>AND</mark>" in fragment.text
+    assert "customs_value &gt; <mark>AND</mark> 3" in fragment.text
+    assert "line 1, column 17" in fragment.text
+    assert "the expression is incomplete" in fragment.text
+
+
+def test_the_live_check_answers_json_when_asked(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    headers = {"x-csrf-token": csrf, "accept": "application/json"}
+    bad = client.post("/api/v1/rules/check", json={"expression": "hs_code = 'x' AND\n  hs_cod = '1'"},
+                      headers=headers).json()
+    assert bad["valid"] is False
+    assert bad["error"]["line"] == 2
+    assert bad["error"]["column"] == 3
+    assert (bad["error"]["start"], bad["error"]["end"]) == (20, 26)
+    assert "unknown column 'hs_cod'" in bad["error"]["message"]
+    assert "did you mean 'hs_code'" in bad["error"]["hint"]
+    good = client.post("/api/v1/rules/check", data={"expression": GOOD}, headers=headers).json()
+    assert good == {"valid": True, "error": None, "fields": ["customs_value", "hs_code"], "lookups": []}
+
+
+def test_a_valid_expression_is_shown_valid_with_what_it_reads(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    fragment = client.post("/api/v1/rules/check", data={"expression": GOOD}, headers={"x-csrf-token": csrf}).text
+    assert "valid" in fragment
+    assert "customs_value, hs_code" in fragment
+    assert "<mark>" not in fragment
+
+
+def test_the_editor_wires_the_live_check(officers: Clients) -> None:
+    client, _ = officers("tom")
+    page = client.get("/rules/new").text
+    assert 'hx-post="/api/v1/rules/check"' in page
+    assert "keyup changed delay:300ms" in page
+    assert '<label for="expression">' in page
+    assert "/static/js/rules.js" in page
+
+
+def test_a_saved_draft_goes_to_its_page(officers: Clients, engine: Engine) -> None:
+    client, csrf = officers("tom")
+    rule_id = uid()
+    saved = client.post("/rules", data=draft_form(csrf, rule_id, regimes=["IM"], offices="NLRTM, NLAMS",
+                                                  valid_from="2025-01-01"))
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/rules/{rule_id}"
+    (rule,) = rule_versions(engine, rule_id)
+    assert (rule.author, rule.status.value, rule.weight, rule.offices) == ("tom", "draft", 0.2,
+                                                                           frozenset({"NLRTM", "NLAMS"}))
+    page = client.get(saved.headers["location"]).text
+    assert "v1" in page
+    assert "by tom" in page
+
+
+def test_an_invalid_draft_comes_back_in_the_editor_with_the_error_at_its_token(officers: Clients,
+                                                                               engine: Engine) -> None:
+    client, csrf = officers("tom")
+    rule_id = uid()
+    refused = client.post("/rules", data=draft_form(csrf, rule_id, BAD))
+    assert refused.status_code == 400
+    assert "<mark>AND</mark>" in refused.text
+    assert "The draft was not saved" in refused.text
+    assert f'value="{rule_id}"' in refused.text  # what was typed is kept
+    assert "phones under-valued" in refused.text
+    with pytest.raises(Exception, match="no rule"):
+        rule_versions(engine, rule_id)
+
+
+def test_a_new_version_is_written_from_the_latest_one(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R81")
+    client, csrf = officers("tess")
+    editor = client.get("/rules/R81/edit").text
+    assert "hs_code LIKE &#39;85%&#39;" in editor
+    assert "readonly" in editor
+    saved = client.post("/rules", data=draft_form(csrf, "R81", "customs_value > 5", mode="edit"))
+    assert saved.status_code == 303
+    assert [(r.version, r.author) for r in rule_versions(engine, "R81")] == [(1, "tom"), (2, "tess")]
+
+
+def test_a_new_rule_cannot_take_an_existing_or_reserved_id(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R82")
+    client, csrf = officers("tom")
+    taken = client.post("/rules", data=draft_form(csrf, "R82"))
+    assert taken.status_code == 400
+    assert "already exists" in taken.text
+    assert client.post("/rules", data=draft_form(csrf, "lookups")).status_code == 400
+    assert len(rule_versions(engine, "R82")) == 1
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("expression", "", "the rule is empty"),
+    ("expression", "customs_value > 1 AND " * 1_000, "limit is 4,000"),
+    ("weight", "heavy", "is not a number"),
+    ("weight", "7", "in (0, 1]"),
+    ("reason", "  ", "needs a reason"),
+    ("valid_from", "2025-02-30", "not a YYYY-MM-DD date"),
+])
+def test_malformed_drafts_are_refused_with_a_clear_message(officers: Clients, field: str, value: str,
+                                                           message: str) -> None:
+    client, csrf = officers("tom")
+    refused = client.post("/rules", data=draft_form(csrf, uid(), **{field: value}))
+    assert refused.status_code == 400
+    assert message in refused.text
+
+
+def test_oversized_or_malformed_requests_are_422(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    assert client.post("/rules", data=draft_form(csrf, "bad id!")).status_code == 422
+    assert client.post("/rules", data=draft_form(csrf, uid(), "x" * 200_000)).status_code == 422
+    headers = {"x-csrf-token": csrf, "accept": "application/json"}
+    assert client.post("/api/v1/rules/check", json={"nothing": 1}, headers=headers).status_code == 422
+    assert client.post("/api/v1/rules/check", content=b"{", headers={**headers, "content-type": "application/json"}
+                       ).status_code == 422
+    long = client.post("/api/v1/rules/check", json={"expression": "a" * 20_000}, headers=headers).json()
+    assert long["valid"] is False
+    assert "limit is 4,000" in long["error"]["message"]
+
+
+# ---------------------------------------------------------------- hostile text
+
+
+def test_a_hostile_reason_and_expression_are_shown_as_text(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R83", reason=HOSTILE)
+    client, _ = officers("ann")
+    for url in ("/rules", "/rules/R83"):
+        page = client.get(url).text
+        assert HOSTILE not in page
+        assert ESCAPED in page
+    tom, tom_csrf = officers("tom")
+    echo = tom.post("/api/v1/rules/check", data={"expression": f"hs_code = '{HOSTILE}' AND"},
+                    headers={"x-csrf-token": tom_csrf}).text
+    assert HOSTILE not in echo
+    assert ESCAPED in echo
+    refused = tom.post("/rules", data=draft_form(tom_csrf, uid(), f"{HOSTILE} = 1", reason=HOSTILE))
+    assert refused.status_code == 400
+    assert HOSTILE not in refused.text
+    assert ESCAPED in refused.text
+
+
+# ---------------------------------------------------------------- CSRF and unknown ids
+
+
+def test_forms_without_the_csrf_token_are_refused(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R84")
+    client, _ = officers("sam")
+    assert client.post("/rules/R84/approve", data={}).status_code == 403
+    assert client.post("/rules/R84/retire", data={"csrf_token": "forged"}).status_code == 403
+    tom, _ = officers("tom")
+    assert tom.post("/rules", data={k: v for k, v in draft_form("", uid()).items() if k != "csrf_token"}
+                    ).status_code == 403
+    assert tom.post("/api/v1/rules/check", data={"expression": GOOD}).status_code == 403
+    assert status_of(engine, "R84") == ["draft"]
+
+
+def test_unknown_rules_and_lists_are_404(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    for url in ("/rules/nope", "/rules/nope/edit", "/api/v1/rules/nope", "/rules/lookups/nope",
+                "/api/v1/rules/lookups/nope"):
+        assert client.get(url).status_code == 404, url
+    for action in ("approve", "retire", "backtest"):
+        assert client.post(f"/rules/nope/{action}", data={"csrf_token": csrf}).status_code == 404, action
+    assert client.post("/rules", data=draft_form(csrf, "nope", mode="edit")).status_code == 404
+
+
+# ---------------------------------------------------------------- four eyes and retirement
+
+
+def test_the_author_sees_the_approve_button_disabled_and_is_refused(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R85")
+    client, csrf = officers("tom")
+    page = client.get("/rules/R85").text
+    assert re.search(r'<button type="button" disabled aria-describedby="four-eyes">Approve v1</button>', page)
+    assert "another officer must approve it (four eyes)" in page
+    refused = client.post("/rules/R85/approve", data={"csrf_token": csrf, "version": "1"})
+    assert refused.status_code == 400
+    assert "four eyes" in refused.text
+    api = client.post("/api/v1/rules/R85/approve", json={"version": 1}, headers={"x-csrf-token": csrf})
+    assert api.status_code == 400
+    assert status_of(engine, "R85") == ["draft"]
+
+
+def test_another_officer_is_asked_to_backtest_first_then_approves(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R86")
+    client, csrf = officers("sam")
+    page = client.get("/rules/R86").text
+    assert "Run a backtest before approving" in page
+    assert "Backtest v1" in page
+    done = client.post("/rules/R86/approve", data={"csrf_token": csrf, "version": "1"})
+    assert done.status_code == 303
+    (rule,) = rule_versions(engine, "R86")
+    assert (rule.status.value, rule.approved_by) == ("approved", "sam")
+    assert "by sam at" in client.get("/rules/R86").text
+
+
+def test_a_supervisor_retires_a_rule(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R87")
+    client, csrf = officers("sam")
+    assert client.post("/rules/R87/retire", data={"csrf_token": csrf}).status_code == 303
+    assert status_of(engine, "R87") == ["retired"]
+    assert client.post("/rules/R87/retire", data={"csrf_token": csrf}).status_code == 400  # already retired
+    assert "Retire R87" not in client.get("/rules/R87").text
+
+
+# ---------------------------------------------------------------- the list and the API
+
+
+def test_the_rulebook_is_filtered_by_status_and_the_api_matches(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R88")
+    write_draft(engine, "tom", "R89")
+    client, csrf = officers("sam")
+    client.post("/rules/R89/approve", data={"csrf_token": csrf})
+    drafts = client.get("/rules?status=draft").text
+    assert "R88" in drafts
+    assert "R89" not in drafts
+    assert client.get("/rules?status=lost").status_code == 422
+    api = client.get("/api/v1/rules").json()
+    assert [(r["rule_id"], r["status"]) for r in api] == [("R88", "draft"), ("R89", "approved")]
+    page = client.get("/rules").text
+    assert [r["rule_id"] for r in api] == re.findall(r'<a href="/rules/(R8\d)">', page)
+    detail = client.get("/api/v1/rules/R89").json()
+    assert [v["version"] for v in detail["versions"]] == [1]
+    assert detail["versions"][0]["approved_by"] == "sam"
+    assert detail["draft"] is None
+
+
+def test_the_api_creates_drafts_and_says_where_an_expression_fails(officers: Clients, engine: Engine) -> None:
+    client, csrf = officers("tom")
+    headers = {"x-csrf-token": csrf}
+    rule_id = uid()
+    created = client.post("/api/v1/rules", json={"rule_id": rule_id, "expression": GOOD, "reason": "r",
+                                                 "channel": "red"}, headers=headers)
+    assert created.status_code == 201
+    assert (created.json()["status"], created.json()["channel"]) == ("draft", "red")
+    refused = client.post("/api/v1/rules", json={"rule_id": rule_id, "expression": BAD, "reason": "r",
+                                                 "weight": 0.1}, headers=headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["start"] == 16
+    assert len(rule_versions(engine, rule_id)) == 1
+
+
+def test_viewing_rules_is_not_logged(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R90")
+    client, _ = officers("ann")
+    for url in ("/rules", "/rules/R90", "/api/v1/rules", "/api/v1/rules/R90", "/rules/profiles", "/rules/lookups"):
+        assert client.get(url).status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(select(access_log)).first() is None
+
+
+# ---------------------------------------------------------------- lookup lists and profiles
+
+
+def test_lookup_values_are_added_paginated_logged_and_removed(officers: Clients, engine: Engine) -> None:
+    client, csrf = officers("tom")
+    assert client.post("/rules/lookups", data={"csrf_token": csrf, "name": "watched", "kind": "trader",
+                                               "description": "traders to watch"}).status_code == 303
+    values = "\n".join(f"NL{i:04d}" for i in range(150)) + f", {HOSTILE}"
+    assert client.post("/rules/lookups/watched/values", data={"csrf_token": csrf, "values": values}
+                       ).status_code == 303
+    assert "151" in client.get("/rules/lookups").text
+    first = client.get("/rules/lookups/watched").text
+    assert "Page 1 of 2" in first
+    assert ESCAPED in first  # '<' sorts first
+    assert "NL0000" in first
+    second = client.get("/rules/lookups/watched?page=2&purpose=case 12 follow-up").text
+    assert "NL0149" in second
+    api = client.get("/api/v1/rules/lookups/watched?page=2").json()
+    assert (api["total"], api["pages"], len(api["values"])) == (151, 2, 51)
+    with engine.connect() as conn:
+        rows = conn.execute(select(access_log).order_by(access_log.c.id)).mappings().all()
+    assert [(r["username"], r["object_kind"], r["object_id"], r["purpose"]) for r in rows] == [
+        ("tom", "lookup", "watched", "rulebook lookup list review"),
+        ("tom", "lookup", "watched", "case 12 follow-up"),
+        ("tom", "lookup", "watched", "rulebook lookup list review"),
+    ]
+    assert client.post("/rules/lookups/watched/values", data={"csrf_token": csrf, "values": "NL0000, NL0001",
+                                                              "action": "remove"}).status_code == 303
+    assert client.get("/api/v1/rules/lookups/watched").json()["total"] == 149
+
+
+def test_a_rule_can_use_a_lookup_list_once_it_exists(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    headers = {"x-csrf-token": csrf, "accept": "application/json"}
+    expression = "importer_id IN LOOKUP('listed')"
+    before = client.post("/api/v1/rules/check", json={"expression": expression}, headers=headers).json()
+    assert "unknown lookup list 'listed'" in before["error"]["message"]
+    client.post("/api/v1/rules/lookups", json={"name": "listed", "kind": "trader", "description": "d"},
+                headers=headers)
+    after = client.post("/api/v1/rules/check", json={"expression": expression}, headers=headers).json()
+    assert (after["valid"], after["lookups"]) == (True, ["listed"])
+
+
+def test_profiles_are_created_and_given_rules(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R91")
+    client, csrf = officers("tom")
+    assert client.post("/rules/profiles", data={"csrf_token": csrf, "name": "phones", "threat": "undervaluation",
+                                                "description": HOSTILE, "offices": "NLRTM"}).status_code == 303
+    assert client.post("/rules/profiles/rules", data={"csrf_token": csrf, "profile": "phones", "rule_id": "R91"}
+                       ).status_code == 303
+    page = client.get("/rules/profiles").text
+    assert ESCAPED in page
+    assert '<a href="/rules/R91">R91</a>' in page
+    assert client.get("/api/v1/rules/profiles").json()[0]["rules"] == ["R91"]
+    assert "phones (undervaluation)" in client.get("/rules").text
+    assert client.post("/rules/profiles", data={"csrf_token": csrf, "name": "bad name!", "threat": "ipr"}
+                       ).status_code == 422
+    assert client.post("/rules/profiles", data={"csrf_token": csrf, "name": "x", "threat": "piracy"}
+                       ).status_code == 422
+
+
+# ---------------------------------------------------------------- backtests on the workspace's real data
+
+
+def test_a_supervisor_backtests_a_draft_then_approves_it(workspace: Workspace, workspace_client: Clients) -> None:
+    officer, officer_csrf = workspace_client("targeting_officer")
+    supervisor, csrf = workspace_client("supervisor")
+    rule_id = uid("BT")
+    assert officer.post("/rules", data=draft_form(officer_csrf, rule_id)).status_code == 303
+    result = supervisor.post(f"/rules/{rule_id}/backtest", data={"csrf_token": csrf, "version": "1"})
+    assert result.status_code == 200, result.text
+    first, last = default_window(workspace.engine)
+    assert f"{first.isoformat()} to {last.isoformat()}" in result.text
+    for label in ("Hits", "Load", "Hit rate among inspected", "Revenue found", "Overlap with approved rules"):
+        assert label in result.text
+    assert "Approve v1</button>" in result.text
+    api = supervisor.post(f"/api/v1/rules/{rule_id}/backtest", json={"from": first.isoformat(),
+                                                                     "to": last.isoformat()},
+                          headers={"x-csrf-token": csrf}).json()
+    from datetime import timedelta
+    direct = candidate_backtest(workspace.engine, rule_versions(workspace.engine, rule_id)[-1], first,
+                                last + timedelta(days=1))
+    assert api["hits"] == direct["hits"]
+    assert api["overlap"] == direct["overlap"]
+    assert f"<td>{direct['hits']:,}</td>" in result.text
+    assert supervisor.post(f"/rules/{rule_id}/approve", data={"csrf_token": csrf, "version": "1"}
+                           ).status_code == 303
+    assert rule_versions(workspace.engine, rule_id)[-1].status.value == "approved"
+
+
+def test_the_author_gets_no_approve_button_after_a_backtest(workspace_client: Clients) -> None:
+    officer, csrf = workspace_client("targeting_officer")
+    rule_id = uid("BT")
+    officer.post("/rules", data=draft_form(csrf, rule_id))
+    result = officer.post(f"/rules/{rule_id}/backtest", data={"csrf_token": csrf})
+    assert result.status_code == 200
+    assert 'disabled aria-describedby="four-eyes"' in result.text
+
+
+@pytest.mark.parametrize(("start", "end", "message"), [
+    ("2025-13-45", "", "is not a YYYY-MM-DD date"),
+    ("2025-03-01", "2025-02-01", "is before"),
+    ("1990-01-01", "1990-01-31", "no declarations stored"),
+])
+def test_a_bad_backtest_window_is_refused_clearly(workspace_client: Clients, start: str, end: str,
+                                                  message: str) -> None:
+    officer, csrf = workspace_client("targeting_officer")
+    rule_id = uid("BT")
+    officer.post("/rules", data=draft_form(csrf, rule_id))
+    refused = officer.post(f"/rules/{rule_id}/backtest", data={"csrf_token": csrf, "from": start, "to": end})
+    assert refused.status_code == 400
+    assert message in refused.text
+    assert officer.post(f"/rules/{rule_id}/backtest", data={"csrf_token": csrf, "version": "9"}).status_code == 404
