@@ -156,8 +156,8 @@ def _polars(n: Node, lookups: Mapping[str, frozenset[str]]) -> pl.Expr:
         if n.case_insensitive:
             item, pattern = item.str.to_lowercase(), pattern.lower()
         how, arg = _like_plan(pattern)
-        if how == "any":
-            return item.is_not_null()
+        if how == "any":  # '%' matches every string, and NULL LIKE '%' is NULL, as everywhere in SQL
+            return pl.when(item.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(pl.lit(True))
         if how == "eq":
             return item == pl.lit(arg, pl.String)
         if how == "prefix":
