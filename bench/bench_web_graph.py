@@ -37,20 +37,12 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from cintel.store.engine import make_engine, upgrade
+from web_world import percentiles
 
 PASSWORD = "bench password not secret"
 log = logging.getLogger("bench_web_graph")
 KIND_SETS = [["importer_of", "exporter_of"], ["has_address", "has_phone", "has_email", "has_account", "director_of"],
              ["paid", "mentioned_in_report"]]
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in samples)
-
-    def at(p: float) -> float:
-        return round(ms[min(len(ms) - 1, round(p * (len(ms) - 1)))], 2)
-
-    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "mean": round(statistics.fmean(ms), 2)}
 
 
 @contextmanager

@@ -25,7 +25,6 @@ import json
 import logging
 import random
 import shutil
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -40,18 +39,10 @@ from sqlalchemy import Engine, func, insert, select, text
 from cintel.store.engine import make_engine, upgrade
 from cintel.store.risk_tables import risk_assessments, risk_runs
 from cintel.store.tables import declarations
+from web_world import percentiles
 
 PASSWORD = "bench password not secret"
 log = logging.getLogger("bench_web_queue")
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in samples)
-
-    def at(p: float) -> float:
-        return round(ms[min(len(ms) - 1, round(p * (len(ms) - 1)))], 2)
-
-    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "mean": round(statistics.fmean(ms), 2)}
 
 
 @contextmanager

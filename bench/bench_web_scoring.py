@@ -17,38 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import secrets
-import socket
-import statistics
 import tempfile
-import threading
 import time
 from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from web_world import percentiles
+
 TARGET_P99_MS = 50.0
 SMOKE = {"declarations": 3_000, "requests": 20, "warmup": 5}
 log = logging.getLogger("bench_web_scoring")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _percentiles(seconds: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in seconds)
-
-    def at(q: float) -> float:
-        return round(ms[min(len(ms) - 1, max(0, math.ceil(q * len(ms)) - 1))], 3)
-
-    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "mean": round(statistics.fmean(ms), 3),
-            "max": round(ms[-1], 3)}
 
 
 def _plain(value: Any) -> Any:
@@ -64,22 +45,6 @@ def _declarations(engine: Any, day: date) -> list[list[dict[str, Any]]]:
             for part in items.partition_by("declaration_id", maintain_order=True)]
 
 
-def _serve(app: Any) -> tuple[Any, threading.Thread, str]:
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, server_header=False))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def run(declarations: int, requests: int, warmup: int, seed: int, smoke: bool) -> dict[str, Any]:
     import httpx
 
@@ -89,7 +54,7 @@ def run(declarations: int, requests: int, warmup: int, seed: int, smoke: bool) -
     from cintel.settings import Settings
     from cintel.store.engine import make_engine, upgrade
     from cintel.web.accounts import add_user, create_api_token
-    from cintel.web.app import create_app
+    from cintel.web.serve import background
 
     result: dict[str, Any] = {"declarations": declarations, "requests": requests, "warmup": warmup, "seed": seed,
                               "smoke": smoke, "target": {"p99_ms": TARGET_P99_MS}}
@@ -109,21 +74,18 @@ def run(declarations: int, requests: int, warmup: int, seed: int, smoke: bool) -
 
         add_user(engine, "bench-officer", secrets.token_urlsafe(16), ["targeting_officer"], "Bench officer")
         token = create_api_token(engine, "bench-officer", "bench_web_scoring").token
-        server, thread, base_url = _serve(create_app(engine, settings=Settings(web_secure_cookies=False)))
-        try:
-            http: list[float] = []
-            with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-                for n, items in enumerate(calls):
-                    started = time.perf_counter()
-                    answer = client.post("/api/v1/score", json={"items": items})
-                    elapsed = time.perf_counter() - started
-                    if answer.status_code != 200:
-                        raise RuntimeError(f"request {n}: {answer.status_code} {answer.text[:300]}")
-                    if n >= warmup:
-                        http.append(elapsed)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        http: list[float] = []
+        auth = {"Authorization": f"Bearer {token}"}
+        with (background(engine, Settings(web_secure_cookies=False)) as base_url,
+              httpx.Client(base_url=base_url, headers=auth, timeout=60) as client):
+            for n, items in enumerate(calls):
+                started = time.perf_counter()
+                answer = client.post("/api/v1/score", json={"items": items})
+                elapsed = time.perf_counter() - started
+                if answer.status_code != 200:
+                    raise RuntimeError(f"request {n}: {answer.status_code} {answer.text[:300]}")
+                if n >= warmup:
+                    http.append(elapsed)
 
         # The baseline: the same declarations scored in this process by the same class, no HTTP.
         scorer = RealtimeScorer.from_store(engine, day)
@@ -134,8 +96,8 @@ def run(declarations: int, requests: int, warmup: int, seed: int, smoke: bool) -
             if n >= warmup:
                 local.append(time.perf_counter() - started)
         engine.dispose()
-    result["http_ms"] = _percentiles(http)
-    result["in_process_ms"] = _percentiles(local)
+    result["http_ms"] = percentiles(http)
+    result["in_process_ms"] = percentiles(local)
     result["ratio_p50"] = round(result["http_ms"]["p50"] / result["in_process_ms"]["p50"], 2)
     result["ratio_p99"] = round(result["http_ms"]["p99"] / result["in_process_ms"]["p99"], 2)
     result["meets_target"] = result["http_ms"]["p99"] <= TARGET_P99_MS

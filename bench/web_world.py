@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import statistics
 import time
 from contextlib import nullcontext
 from datetime import timedelta
@@ -86,6 +88,17 @@ def web_world(declarations: int = 1_000_000, seed: int = 11, cache: Path = CACHE
     engine = make_engine(f"sqlite:///{store}")
     upgrade(engine)
     return engine
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """Nearest-rank p50/p95/p99, mean and max of timings given in seconds, in milliseconds."""
+    ms = sorted(s * 1000 for s in seconds)
+
+    def at(q: float) -> float:
+        return round(ms[min(len(ms) - 1, max(0, math.ceil(q * len(ms)) - 1))], 3)
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "mean": round(statistics.fmean(ms), 3),
+            "max": round(ms[-1], 3)}
 
 
 def world_report(declarations: int = 1_000_000, seed: int = 11, cache: Path = CACHE) -> dict[str, Any]:

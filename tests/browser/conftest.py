@@ -9,19 +9,15 @@ Content-Security-Policy violation on a page fails the test that opened it.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from cintel.settings import Settings
-from cintel.web.app import create_app
+from cintel.web.serve import background
 from tests.conftest import Workspace, _build_workspace, loaded_store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -46,30 +42,11 @@ class Live:
     workspace: Workspace
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def live(browser_workspace: Workspace) -> Iterator[Live]:
     """The real app under uvicorn in a background thread (plain HTTP on 127.0.0.1: cookies not Secure)."""
-    app = create_app(browser_workspace.engine, settings=Settings(web_secure_cookies=False))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           server_header=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the workspace did not start")
-        time.sleep(0.05)
-    yield Live(base_url=f"http://127.0.0.1:{port}", workspace=browser_workspace)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with background(browser_workspace.engine, Settings(web_secure_cookies=False)) as url:
+        yield Live(base_url=url, workspace=browser_workspace)
 
 
 @pytest.fixture(scope="session")
