@@ -33,6 +33,7 @@ def test_an_analyst_opens_a_ring_member_and_expands_its_graph(login: Callable[[s
     neighbour.focus()
     page.keyboard.press("Enter")
     expect(page.locator("#graph-status")).to_contain_text("shown")
+    expect(page.locator("#graph-as-of")).to_contain_text(re.compile(r"Ties as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"))
     for _ in range(50):  # polled from Python: the page's CSP forbids evaluating strings
         if items.count() > before:
             break

@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine, insert, update
 
 from cintel.network.cache import NetworkCache, network_cache, store_token
@@ -117,3 +118,83 @@ def test_the_cached_graph_equals_an_uncached_load(workspace: Workspace) -> None:
     cached_edges, fresh_edges = (n.graph.edges.select(columns).sort(columns[:3]) for n in (cached, fresh))
     assert cached_edges.equals(fresh_edges)
     assert cached.seeds.equals(fresh.seeds)
+
+
+class GatedLoader(CountingLoader):
+    """Builds the first graph at once; later builds wait for ``release``, so a test sees what is answered
+    while a refresh runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def __call__(self, engine: Engine) -> StoreNetwork:
+        if self.calls:
+            assert self.release.wait(30)
+        return super().__call__(engine)
+
+
+def test_in_the_background_the_held_graph_is_answered_while_a_newer_one_builds(engine: Engine) -> None:
+    loader = GatedLoader()
+    cache = NetworkCache(engine, loader, token_ttl=0, refresh_in_background=True)
+    first = cache.network()
+    _batch(engine)
+    assert cache.network() is first  # answered at once, though the store changed
+    assert cache.network() is first  # and one refresh at a time
+    assert cache.status()["refreshing"]
+    loader.release.set()
+    assert cache.wait_for_refreshes(30)
+    assert cache.network() is not first
+    assert loader.calls == 2
+    assert cache.status()["refreshing"] is False
+
+
+def test_after_invalidate_the_next_request_waits_for_the_new_graph(engine: Engine) -> None:
+    loader = CountingLoader()
+    cache = NetworkCache(engine, loader, token_ttl=0, refresh_in_background=True)
+    first = cache.network()
+    cache.invalidate()  # an analyst's own merge: they must see it on the next page
+    assert cache.network() is not first
+    assert loader.calls == 2
+
+
+def test_a_failed_refresh_keeps_the_held_graph_and_is_tried_again(engine: Engine,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[int] = []
+
+    def flaky(engine: Engine) -> StoreNetwork:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk gone")
+        return object()  # type: ignore[return-value]
+
+    cache = NetworkCache(engine, flaky, token_ttl=0, refresh_in_background=True)
+    first = cache.network()
+    _batch(engine)
+    assert cache.network() is first
+    assert cache.wait_for_refreshes(30)
+    assert "disk gone" in caplog.text
+    assert cache.network() is first  # still answered, and a new refresh starts
+    assert cache.wait_for_refreshes(30)
+    assert cache.network() is not first
+    assert len(calls) == 3
+
+
+def test_state_values_are_refreshed_in_the_background_too(engine: Engine) -> None:
+    cache = NetworkCache(engine, CountingLoader(), token_ttl=0, refresh_in_background=True)
+    computed: list[int] = []
+
+    def compute(engine: Engine) -> int:
+        computed.append(1)
+        return len(computed)
+
+    assert cache.by_state("index", compute) == 1
+    _batch(engine)
+    assert cache.by_state("index", compute) == 1  # the held value while it is computed again
+    assert cache.wait_for_refreshes(30)
+    assert cache.by_state("index", compute) == 2
+
+
+def test_the_apps_cache_refreshes_in_the_background(engine: Engine) -> None:
+    assert network_cache(engine).status() == {"built_at": None, "seconds": None, "refreshing": False}
+    assert network_cache(engine).refreshes_in_background

@@ -48,6 +48,8 @@ def test_expansion_answers_cytoscape_elements_of_the_direct_ties(workspace: Work
         assert data["source_key"]
     flags = body["nodes"][0]["data"]
     assert {"kind", "label", "risk", "listed", "caught"} <= set(flags)
+    assert body["graph"]["as_of"].endswith("+00:00")  # when the graph answered was built
+    assert isinstance(body["graph"]["refreshing"], bool)
 
 
 def test_edge_kind_and_date_filters_narrow_the_answer(workspace: Workspace, workspace_client: Client) -> None:
@@ -173,4 +175,6 @@ def test_the_graph_benchmark_runs_in_smoke_mode() -> None:
     assert result["direct_ms"]["p95"] > 0
     assert result["cold_first_call_ms"] > 0
     assert result["graph"]["nodes"] > 0
+    assert result["after_store_change"]["first_call_ms"] > 0
+    assert result["after_store_change"]["http_ms"]["p95"] > 0
     assert pl is not None

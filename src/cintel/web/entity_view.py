@@ -7,7 +7,7 @@ same dicts. The graph comes from ``cintel.network.cache`` so a click in the brow
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -263,7 +263,17 @@ def expand_node(engine: Engine, node_id: str, *, kinds: Iterable[str] | None = N
     """``expand`` on the cached graph of the store, with the cached risk."""
     cache = network_cache(engine)
     network = cache.network()
-    return expand(network, node_id, kinds=kinds, since=since, until=until, limit=limit, risk=node_risk(engine))
+    found = expand(network, node_id, kinds=kinds, since=since, until=until, limit=limit, risk=node_risk(engine))
+    return {**found, "graph": graph_status(engine)}
+
+
+def graph_status(engine: Engine) -> dict[str, Any]:
+    """When the graph answered was built (ISO time, UTC) and whether a newer one is being built: the
+    cache answers the graph it holds while it rebuilds after the store changed."""
+    status = network_cache(engine).status()
+    built = status["built_at"]
+    return {"as_of": datetime.fromtimestamp(built, UTC).isoformat(timespec="seconds") if built else None,
+            "refreshing": status["refreshing"]}
 
 
 # --- paths and rings ----------------------------------------------------------------------------------------------

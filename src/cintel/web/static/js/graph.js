@@ -28,6 +28,7 @@
     var canvas = root.querySelector("#graph-canvas");
     var list = root.querySelector("#graph-list");
     var status = root.querySelector("#graph-status");
+    var asOf = root.querySelector("#graph-as-of");
     var count = root.querySelector("#graph-count");
     var edgeCount = root.querySelector("#graph-edge-count");
     var form = root.querySelector("#graph-filters");
@@ -145,6 +146,10 @@
           status.textContent = (data.nodes.length ? data.nodes[0].data.label : id) + ": " + data.shown +
             " tie" + (data.shown === 1 ? "" : "s") + " shown" + (data.more ? ", " + data.more + " more not shown" : "") + ".";
         } else { status.textContent = ""; }
+        if (asOf && data.graph && data.graph.as_of) {  // the server answers the graph it holds while it rebuilds
+          asOf.textContent = "Ties as of " + data.graph.as_of.replace("T", " ").replace("+00:00", " UTC") +
+            (data.graph.refreshing ? "; the store changed since, newer ties are being loaded." : ".");
+        }
       }).catch(function (err) { status.textContent = "Could not load the ties: " + err.message; });
     }
 
