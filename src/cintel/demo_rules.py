@@ -9,12 +9,12 @@ benchmark is the administration's own practice, the baseline a model must beat.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
 
 from cintel.domain.access import AccessContext
-from cintel.risk import rulebook
+from cintel.risk import review, rulebook
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ RULES: tuple[StarterRule, ...] = (
 
 
 def install(engine: Engine, author: AccessContext, approver: AccessContext) -> list[str]:
-    """Creates the lookups, profiles and rules (approved by a second officer); skips what exists."""
+    """Creates the lookups, profiles and rules (backtested on the stored declarations, then approved by a
+    second officer); skips what exists."""
     existing = {r.rule_id for r in rulebook.list_rules(engine)}
     lists = rulebook.lookup_names(engine)
     for name, (kind, description, values) in LOOKUPS.items():
@@ -92,17 +93,18 @@ def install(engine: Engine, author: AccessContext, approver: AccessContext) -> l
     for name, (threat, description) in PROFILES.items():
         if name not in profiles:
             rulebook.create_profile(engine, author, name, threat, description)
-    installed = []
+    drafts = [rulebook.add_rule(engine, author, rule.rule_id, rule.expression, rule.reason, weight=rule.weight,
+                                channel=rule.channel) for rule in RULES if rule.rule_id not in existing]
+    if drafts:
+        # As any draft, each is backtested before its approval (over the last eight weeks of data).
+        first, last = review.default_window(engine)
+        review.backtest_stored_rules(engine, approver, drafts, first, last + timedelta(days=1))
+    for draft in drafts:
+        rulebook.approve_rule(engine, approver, draft.rule_id)
     for rule in RULES:
-        if rule.rule_id in existing:
-            continue
-        rulebook.add_rule(engine, author, rule.rule_id, rule.expression, rule.reason, weight=rule.weight,
-                          channel=rule.channel)
-        rulebook.approve_rule(engine, approver, rule.rule_id)
-        if rule.profile:
+        if rule.profile and rule.rule_id not in existing:
             rulebook.add_profile_rule(engine, rule.profile, rule.rule_id)
-        installed.append(rule.rule_id)
-    return installed
+    return [d.rule_id for d in drafts]
 
 
 def refresh_seized_traders(engine: Engine, actor: AccessContext, before: date) -> int:

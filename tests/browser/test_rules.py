@@ -45,7 +45,8 @@ def test_an_officer_sees_the_rule_error_then_a_supervisor_backtests_and_approves
 
     supervisor = login("supervisor")
     supervisor.goto(f"/rules/{rule_id}")
-    expect(supervisor.get_by_text("Run a backtest before approving")).to_be_visible()
+    expect(supervisor.get_by_text("Run a backtest of v1 before approving")).to_be_visible()
+    expect(supervisor.get_by_role("button", name="Approve v1")).to_have_count(0)
     supervisor.get_by_role("button", name="Backtest v1").click()
     expect(supervisor.get_by_role("heading", name=f"Backtest of {rule_id} v1")).to_be_visible()
     expect(supervisor.get_by_role("rowheader", name="Hit rate among inspected")).to_be_visible()
@@ -53,6 +54,7 @@ def test_an_officer_sees_the_rule_error_then_a_supervisor_backtests_and_approves
     supervisor.get_by_role("button", name="Approve v1").click()
     supervisor.wait_for_url(re.compile(rf"/rules/{rule_id}$"))
     expect(supervisor.locator(".rule-version").first).to_contain_text("approved")
+    expect(supervisor.locator(".rule-backtests tbody tr")).to_have_count(1)  # the run the approval rests on
 
 
 def test_an_analyst_reads_the_rulebook_but_is_refused_the_editor(login: Callable[[str], Page]) -> None:

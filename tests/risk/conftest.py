@@ -13,12 +13,25 @@ from cintel.demo import INGEST_ORDER
 from cintel.demo_rules import install
 from cintel.domain.access import AccessContext
 from cintel.ingest.pipeline import ingest_file
+from cintel.risk.rulebook import record_backtest, rule_versions
 from cintel.simulate import simulate_world
 from tests.conftest import loaded_store
 
 END = date(2025, 6, 30)
 AUTHOR = AccessContext(user="ann", purpose="tests", roles=frozenset({"targeting"}))
 APPROVER = AccessContext(user="bob", purpose="tests", roles=frozenset({"supervisor"}))
+# Figures as cintel.risk.review.candidate_backtests reports them, for tests whose store holds no declarations
+# to replay (tests/risk/test_service.py and the workspace tests backtest real ones).
+REPORT = {"declarations": 1_000, "hits": 12, "labelled": 5, "frauds": 2, "revenue": 1_500.0, "new_hits": 3,
+          "overlap": [{"rule_id": "OTHER", "shared": 9, "share_of_candidate": 0.75}]}
+
+
+def backtested(engine: Engine, rule_id: str, version: int | None = None, by: str = "bob") -> None:
+    """Records a backtest of a rule's latest (or given) version with REPORT's figures, as the rules page would."""
+    versions = rule_versions(engine, rule_id)
+    rule = versions[-1] if version is None else versions[version - 1]
+    record_backtest(engine, AccessContext(user=by, purpose="tests"), rule, date(2024, 1, 1), date(2024, 2, 25),
+                    REPORT)
 
 
 @pytest.fixture(scope="session")

@@ -113,3 +113,19 @@ def test_one_declaration_is_scored_in_real_time_from_json(cli: Cli, small_world:
     garbage = cli.folder / "garbage.json"
     garbage.write_text("{not json", encoding="utf-8")
     assert_one_line_error(cli("score", "--declaration", str(garbage)))
+
+
+def test_a_draft_is_backtested_then_approved_by_a_second_officer(cli: Cli) -> None:
+    # Last in this module: the approved rule scores from now on (it hits nothing in this world).
+    cli.json("rules", "add", "HUGE", "--expr", "customs_value > 1e12", "--reason", "implausible value",
+             "--weight", "0.5", "--as", "ann")
+    untested = cli("rules", "approve", "HUGE", "--as", "bob")
+    assert_one_line_error(untested)
+    assert "has not been backtested" in untested.stderr
+    run = cli.json("rules", "backtest", "HUGE", "--from", "2025-05-01", "--to", "2025-06-30", "--as", "bob")
+    assert (run["version"], run["hits"], run["from"], run["to"]) == (1, 0, "2025-05-01", "2025-06-30")
+    assert run["declarations"] > 0
+    human = cli("rules", "backtest", "HUGE", "--version", "1", "--as", "bob")
+    assert f"recorded as backtest {run['backtest_id'] + 1} of v1" in human.stdout
+    approved = cli.json("rules", "approve", "HUGE", "--as", "bob")
+    assert (approved["status"], approved["approved_by"]) == ("approved", "bob")

@@ -1,7 +1,9 @@
-"""The rulebook in the store, on every back end: versions, four-eyes approval, retirement, lookups, profiles."""
+"""The rulebook in the store, on every back end: versions, recorded backtests, four-eyes approval, retirement,
+lookups, profiles."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -26,12 +28,15 @@ from cintel.risk.rulebook import (
     list_rules,
     load_lookups,
     lookup_values,
+    record_backtest,
     remove_lookup_values,
     retire_rule,
+    rule_backtests,
     rule_versions,
 )
 from cintel.risk.rules import RuleStatus
 from cintel.store.risk_tables import risk_rules
+from tests.risk.conftest import REPORT, backtested
 
 ANN = AccessContext(user="ann", purpose="targeting")
 BOB = AccessContext(user="bob", purpose="targeting")
@@ -72,6 +77,7 @@ def test_a_bad_expression_is_refused_before_anything_is_saved(engine: Engine) ->
 def test_a_rule_over_feature_columns_is_checked_against_the_wider_schema(engine: Engine) -> None:
     schema = DECLARATION_COLUMNS | {"unit_value_ratio_hs6_origin": ColumnType.NUMBER}
     add_rule(engine, ANN, "CHEAP", "unit_value_ratio_hs6_origin < 0.5", "undervalued", weight=1.0, schema=schema)
+    backtested(engine, "CHEAP")
     assert approve_rule(engine, BOB, "CHEAP", schema=schema).status is RuleStatus.APPROVED
 
 
@@ -79,6 +85,7 @@ def test_the_author_cannot_approve_their_own_rule(engine: Engine) -> None:
     add_rule(engine, ANN, "PHONES", PHONES, "cheap phones", weight=0.2)
     with pytest.raises(RulebookError, match="another officer must approve"):
         approve_rule(engine, ANN, "PHONES")
+    backtested(engine, "PHONES")
     approved = approve_rule(engine, BOB, "PHONES")
     assert (approved.status, approved.approved_by) == (RuleStatus.APPROVED, "bob")
     [stored] = rule_versions(engine, "PHONES")
@@ -88,6 +95,7 @@ def test_the_author_cannot_approve_their_own_rule(engine: Engine) -> None:
 
 def test_only_drafts_can_be_approved(engine: Engine) -> None:
     add_rule(engine, ANN, "PHONES", PHONES, "cheap phones", weight=0.2)
+    backtested(engine, "PHONES")
     approve_rule(engine, BOB, "PHONES")
     with pytest.raises(RulebookError, match="only drafts"):
         approve_rule(engine, BOB, "PHONES")
@@ -95,22 +103,69 @@ def test_only_drafts_can_be_approved(engine: Engine) -> None:
         approve_rule(engine, BOB, "NOPE")
 
 
+def test_a_draft_is_approved_only_after_a_backtest_of_that_very_version(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
+    with pytest.raises(RulebookError, match="'PHONES' v1 has not been backtested"):
+        approve_rule(engine, BOB, "PHONES")
+    assert [r.status for r in rule_versions(engine, "PHONES")] == [RuleStatus.DRAFT]
+    backtested(engine, "PHONES")
+    add_rule(engine, ANN, "PHONES", PHONES + " AND customs_value < 100", "v2", weight=0.2)
+    with pytest.raises(RulebookError, match="v2 has not been backtested"):
+        approve_rule(engine, BOB, "PHONES")  # v1's backtest says nothing of v2
+    approve_rule(engine, BOB, "PHONES", version=1)
+    backtested(engine, "PHONES", version=2)
+    assert approve_rule(engine, BOB, "PHONES").version == 2
+
+
+def test_backtests_are_kept_with_their_figures_newest_first(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
+    first = record_backtest(engine, BOB, rule_versions(engine, "PHONES")[0], date(2024, 1, 1), date(2024, 2, 25),
+                            REPORT)
+    add_rule(engine, ANN, "PHONES", PHONES, "v2", weight=0.3)
+    second = record_backtest(engine, ANN, rule_versions(engine, "PHONES")[1], date(2024, 3, 1), date(2024, 3, 31),
+                             {**REPORT, "hits": 0, "labelled": 0, "frauds": 0, "revenue": None, "overlap": []})
+    stored = rule_backtests(engine, "PHONES")
+    assert [b.backtest_id for b in stored] == [second.backtest_id, first.backtest_id]
+    old = stored[1]
+    assert (old.version, old.window_from, old.window_to, old.run_by) == (1, date(2024, 1, 1), date(2024, 2, 25), "bob")
+    assert (old.declarations, old.hits, old.labelled, old.frauds, old.revenue, old.new_hits) == (
+        1_000, 12, 5, 2, 1_500.0, 3)
+    assert old.overlap == REPORT["overlap"]
+    assert old.hit_rate == pytest.approx(0.4)
+    assert (stored[0].hit_rate, stored[0].revenue, stored[0].overlap) == (None, 0.0, [])
+    assert [b.version for b in rule_backtests(engine, "PHONES", 1)] == [1]
+    assert rule_backtests(engine, "NOPE") == []
+    assert old.to_dict()["window_to"] == "2024-02-25"
+
+
+def test_a_backtest_of_a_version_that_does_not_exist_is_refused(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
+    ghost = replace(rule_versions(engine, "PHONES")[0], version=7)
+    with pytest.raises(RulebookError, match="no rule 'PHONES' v7"):
+        record_backtest(engine, BOB, ghost, date(2024, 1, 1), date(2024, 1, 2), REPORT)
+    assert rule_backtests(engine, "PHONES") == []
+
+
 def test_active_rules_are_the_latest_approved_versions_valid_that_day(engine: Engine) -> None:
     add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=1.0)
+    backtested(engine, "PHONES")
     approve_rule(engine, BOB, "PHONES")
     add_rule(engine, ANN, "PHONES", PHONES, "v2 draft", weight=0.5)  # a draft does not score yet
     add_rule(engine, ANN, "SUMMER", "TRUE", "campaign", channel="yellow", valid_from=date(2024, 6, 1),
              valid_to=date(2024, 8, 31))
+    backtested(engine, "SUMMER")
     approve_rule(engine, BOB, "SUMMER")
     add_rule(engine, ANN, "DRAFT", "TRUE", "never approved", weight=1.0)
     assert sorted(r.key for r in active_rules(engine, date(2024, 7, 1))) == [("PHONES", 1), ("SUMMER", 1)]
     assert [r.key for r in active_rules(engine, date(2024, 9, 1))] == [("PHONES", 1)]
+    backtested(engine, "PHONES")
     approve_rule(engine, BOB, "PHONES")
     assert [r.key for r in active_rules(engine, date(2024, 9, 1))] == [("PHONES", 2)]
 
 
 def test_retiring_a_rule_stops_it_scoring_and_records_who(engine: Engine) -> None:
     add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=1.0)
+    backtested(engine, "PHONES")
     approve_rule(engine, BOB, "PHONES")
     add_rule(engine, ANN, "PHONES", PHONES, "v2", weight=0.2)
     retired = retire_rule(engine, BOB, "PHONES")

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from cintel.domain.access import AccessContext
-from cintel.risk.review import candidate_backtest
+from cintel.risk.review import candidate_backtest, default_window
 from cintel.risk.rulebook import add_rule, create_lookup, rule_versions
 from cintel.store.web_tables import access_log
 from cintel.web.accounts import add_user
-from cintel.web.rule_view import default_window
 from tests.conftest import Workspace
+from tests.risk.conftest import backtested
 from tests.web.conftest import HOSTILE, PASSWORD, sign_in
 
 GOOD = "hs_code LIKE '85%' AND customs_value > 10000"
@@ -303,12 +303,26 @@ def test_the_author_sees_the_approve_button_disabled_and_is_refused(officers: Cl
     assert status_of(engine, "R85") == ["draft"]
 
 
-def test_another_officer_is_asked_to_backtest_first_then_approves(officers: Clients, engine: Engine) -> None:
+def test_another_officer_must_backtest_the_draft_before_approving_it(officers: Clients, engine: Engine) -> None:
     write_draft(engine, "tom", "R86")
     client, csrf = officers("sam")
     page = client.get("/rules/R86").text
-    assert "Run a backtest before approving" in page
+    assert "Run a backtest of v1 before approving" in page
     assert "Backtest v1" in page
+    assert "No backtest recorded yet" in page
+    assert "Approve v1</button>" not in page
+    refused = client.post("/rules/R86/approve", data={"csrf_token": csrf, "version": "1"})
+    assert refused.status_code == 400
+    assert "has not been backtested" in refused.text
+    api = client.post("/api/v1/rules/R86/approve", json={"version": 1}, headers={"x-csrf-token": csrf})
+    assert (api.status_code, api.headers["content-type"]) == (400, "application/problem+json")
+    assert status_of(engine, "R86") == ["draft"]
+    backtested(engine, "R86", by="tess")
+    page = client.get("/rules/R86").text
+    assert "Approve v1</button>" in page
+    assert re.search(r"<td>v1</td><td>2024-01-01 to 2024-02-25</td><td>1,000</td><td>12</td><td>40.0%</td>"
+                     r"<td>1,500</td><td>3</td><td>tess</td>", page)
+    assert [b["run_by"] for b in client.get("/api/v1/rules/R86").json()["backtests"]] == ["tess"]
     done = client.post("/rules/R86/approve", data={"csrf_token": csrf, "version": "1"})
     assert done.status_code == 303
     (rule,) = rule_versions(engine, "R86")
@@ -332,7 +346,8 @@ def test_the_rulebook_is_filtered_by_status_and_the_api_matches(officers: Client
     write_draft(engine, "tom", "R88")
     write_draft(engine, "tom", "R89")
     client, csrf = officers("sam")
-    client.post("/rules/R89/approve", data={"csrf_token": csrf})
+    backtested(engine, "R89")
+    assert client.post("/rules/R89/approve", data={"csrf_token": csrf}).status_code == 303
     drafts = client.get("/rules?status=draft").text
     assert "R88" in drafts
     assert "R89" not in drafts
@@ -456,6 +471,9 @@ def test_a_supervisor_backtests_a_draft_then_approves_it(workspace: Workspace, w
     assert api["hits"] == direct["hits"]
     assert api["overlap"] == direct["overlap"]
     assert f"<td>{direct['hits']:,}</td>" in result.text
+    recorded = supervisor.get(f"/api/v1/rules/{rule_id}").json()["backtests"]
+    assert recorded[0]["backtest_id"] == api["backtest_id"]  # newest first
+    assert len(recorded) == 2  # the page's run and the API's, each recorded
     assert supervisor.post(f"/rules/{rule_id}/approve", data={"csrf_token": csrf, "version": "1"}
                            ).status_code == 303
     assert rule_versions(workspace.engine, rule_id)[-1].status.value == "approved"

@@ -8,7 +8,6 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -26,6 +25,8 @@ from sqlalchemy import Engine
 
 from cintel.domain.records import RecordKind
 from cintel.errors import CintelError
+from cintel.windows import parse_day as parse_day
+from cintel.windows import parse_window as parse_window
 
 out = Console()
 # soft_wrap: an error is one line however narrow the terminal or log it lands in.
@@ -90,19 +91,3 @@ def default_user() -> str:
 AsOpt = Annotated[str | None, typer.Option("--as", help="Who acts (default: the OS user).")]
 
 
-def parse_day(value: str | None, option: str) -> date | None:
-    """A YYYY-MM-DD option value as a date (None stays None)."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{option} '{value}' is not a YYYY-MM-DD date") from None
-
-
-def parse_window(start: str | None, end: str | None) -> tuple[date | None, date | None]:
-    """--from and --to (both days included) as the half-open [start, end) the services take."""
-    first, last = parse_day(start, "--from"), parse_day(end, "--to")
-    if first and last and last < first:
-        raise UserError(f"--to {last} is before --from {first}")
-    return first, last + timedelta(days=1) if last else None

@@ -112,7 +112,8 @@ def check(expr: Annotated[str, typer.Option("--expr", help="The rule expression 
 def approve(rule_id: Annotated[str, typer.Argument(help="Rule id.")],
             version: Annotated[int | None, typer.Option(help="Version to approve (default: the latest draft).")] = None,
             user: AsOpt = None, as_json: JsonOpt = False) -> None:
-    """Approves a draft so it scores declarations; the approver must not be its author (four eyes)."""
+    """Approves a draft so it scores declarations; the approver must not be its author (four eyes) and the
+    draft must have been backtested (`cintel rules backtest RULE_ID`)."""
     from cintel.risk.rulebook import approve_rule
 
     rule = approve_rule(open_engine(), _actor(user), rule_id, version)
@@ -135,32 +136,45 @@ def retire(rule_id: Annotated[str, typer.Argument(help="Rule id.")], user: AsOpt
 def backtest(
     rule_id: Annotated[str | None, typer.Argument(help="A stored rule (its latest version).")] = None,
     expr: Annotated[str | None, typer.Option("--expr", help="Or an expression not saved yet.")] = None,
+    version: Annotated[int | None, typer.Option(help="Version of the stored rule (default: the latest).")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First day of the window (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD).")] = None,
-    as_json: JsonOpt = False,
+    user: AsOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """How a rule would have done over past declarations: hits, load, hit rate on inspected ones, revenue
-    found, and overlap with the approved rules. Run it before approving."""
-    from cintel.risk.review import candidate_backtest
+    found, and overlap with the approved rules. A backtest of a stored rule is recorded: approving a draft
+    needs one of its version."""
+    from cintel.risk.review import backtest_stored_rules, candidate_backtest
     from cintel.risk.rulebook import rule_versions
 
     if (rule_id is None) == (expr is None):
         raise UserError("give a RULE_ID or --expr, not both")
+    if version is not None and rule_id is None:
+        raise UserError("--version needs a RULE_ID")
     engine = open_engine()
+    window = parse_window(start, end)
     if rule_id is not None:
-        rule = rule_versions(engine, rule_id)[-1]
+        versions = rule_versions(engine, rule_id)
+        rule = versions[-1] if version is None else next((r for r in versions if r.version == version), None)
+        if rule is None:
+            raise UserError(f"rule '{rule_id}' has no version {version}")
+        ((report, recorded),) = backtest_stored_rules(engine, _actor(user), [rule], *window)
+        report = {**report, "version": rule.version, "backtest_id": recorded.backtest_id}
     else:
-        rule = Rule("candidate", 1, expr or "", "candidate rule", default_user(), weight=1.0)
-    report = candidate_backtest(engine, rule, *parse_window(start, end))
+        report = candidate_backtest(engine, Rule("candidate", 1, expr or "", "candidate rule", default_user(),
+                                                 weight=1.0), *window)
 
     def human() -> None:
         hit_rate = report["hit_rate"]
         out.print(f"{report['rule_id']}: {report['hits']:,} hits of {report['declarations']:,} declarations "
-                  f"(load {report['load'] or 0:.2%}); {report['labelled']:,} inspected, {report['frauds']:,} frauds, "
+                  f"from {report['from']} to {report['to']} (load {report['load'] or 0:.2%}); "
+                  f"{report['labelled']:,} inspected, {report['frauds']:,} frauds, "
                   f"hit rate {'n/a' if hit_rate is None else f'{hit_rate:.1%}'}; {report['new_hits']:,} hits no "
                   f"approved rule catches", highlight=False)
         if report["overlap"]:
             table(report["overlap"], ["rule_id", "shared", "share_of_candidate"], "overlap with approved rules")
+        if "backtest_id" in report:
+            out.print(f"recorded as backtest {report['backtest_id']} of v{report['version']}", highlight=False)
     emit(as_json, report, human)
 
 

@@ -1,25 +1,35 @@
 """Looking back on the store: backtests of the rulebook and models over a window, a candidate rule
 before approval, and the fairness of who got inspected. The I/O shell around ``backtest`` and
-``fairness``; like ``service`` it only reads."""
+``fairness``. It only reads, but for recording each backtest of a stored rule version (approval needs one)."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
 
+from cintel.domain.access import AccessContext
 from cintel.risk.backtest import backtest, rule_backtest
 from cintel.risk.fairness import fairness_report
 from cintel.risk.features import labels
 from cintel.risk.rule_schema import RULE_SCHEMA
-from cintel.risk.rulebook import load_lookups
+from cintel.risk.rulebook import Backtest, load_lookups, record_backtest
 from cintel.risk.rules import Rule, evaluate_rules
 from cintel.risk.scoring import assess
 from cintel.risk.selection import SelectionPolicy
-from cintel.risk.service import feature_window, load_scorer
+from cintel.risk.service import feature_window, last_declaration_day, load_scorer
 from cintel.store.frames import load_inspections
+
+DEFAULT_BACKTEST_DAYS = 56  # eight weeks: enough inspected declarations for a hit rate, quick to replay
+
+
+def default_window(engine: Engine) -> tuple[date, date]:
+    """The last eight weeks of stored declarations, both days included (RiskError while there are none)."""
+    last = last_declaration_day(engine)
+    return last - timedelta(days=DEFAULT_BACKTEST_DAYS - 1), last
 
 
 def _outcomes(engine: Engine) -> pl.DataFrame:
@@ -53,16 +63,39 @@ def backtest_window(engine: Engine, start: date | None, end: date | None,
     return backtest(frame, policy)
 
 
-def candidate_backtest(engine: Engine, rule: Rule, start: date | None, end: date | None) -> dict[str, Any]:
-    """How a draft rule would have done over [start, end): hits, load, hit rate on what was inspected,
-    revenue, and overlap with the approved rules (the rules editor shows this before approval)."""
+def candidate_backtests(engine: Engine, rules: Sequence[Rule], start: date | None,
+                        end: date | None) -> list[dict[str, Any]]:
+    """How each draft rule would have done over [start, end) (the whole store where a bound is None): hits,
+    load, hit rate on what was inspected, revenue, and overlap with the approved rules. The window is
+    scored once for all of them. Each report carries the days replayed as ``from`` and ``to`` (included)."""
     lookups = load_lookups(engine)
     item_frame, frame = scored_window(engine, start, end, use_model=False)
-    hits = evaluate_rules([rule], item_frame, lookups, RULE_SCHEMA).select(
-        "declaration_id", hit=pl.col("rule_ids").list.len() > 0)
-    aligned = frame.select("declaration_id").join(hits, on="declaration_id", how="left")
-    report = rule_backtest(frame, aligned["hit"].fill_null(False))
-    return {"rule_id": rule.rule_id, "expression": rule.expression, "declarations": frame.height, **report}
+    first: date = start or frame["declaration_date"].min()  # type: ignore[assignment]
+    last: date = end - timedelta(days=1) if end else frame["declaration_date"].max()  # type: ignore[assignment]
+    ids = frame.select("declaration_id")
+    reports = []
+    for rule in rules:
+        hits = evaluate_rules([rule], item_frame, lookups, RULE_SCHEMA).select(
+            "declaration_id", hit=pl.col("rule_ids").list.len() > 0)
+        aligned = ids.join(hits, on="declaration_id", how="left")
+        report = rule_backtest(frame, aligned["hit"].fill_null(False))
+        reports.append({"rule_id": rule.rule_id, "expression": rule.expression, "declarations": frame.height,
+                        "from": first.isoformat(), "to": last.isoformat(), **report})
+    return reports
+
+
+def candidate_backtest(engine: Engine, rule: Rule, start: date | None, end: date | None) -> dict[str, Any]:
+    """One rule's candidate_backtests report (the rules editor shows this before approval)."""
+    return candidate_backtests(engine, [rule], start, end)[0]
+
+
+def backtest_stored_rules(engine: Engine, actor: AccessContext, rules: Sequence[Rule], start: date | None,
+                          end: date | None) -> list[tuple[dict[str, Any], Backtest]]:
+    """Backtests stored rule versions and records each run in the rulebook, where approval looks for it."""
+    reports = candidate_backtests(engine, rules, start, end)
+    return [(report, record_backtest(engine, actor, rule, date.fromisoformat(report["from"]),
+                                     date.fromisoformat(report["to"]), report))
+            for rule, report in zip(rules, reports, strict=True)]
 
 
 def fairness_window(engine: Engine, start: date | None, end: date | None, *,

@@ -1,4 +1,5 @@
-"""The rulebook in the store: versioned rules with four-eyes approval, lookup lists and risk profiles.
+"""The rulebook in the store: versioned rules with four-eyes approval after a recorded backtest, lookup
+lists and risk profiles.
 
 Every function takes a SQLAlchemy Engine (one transaction per call) or a Connection (the caller's
 transaction) and the AccessContext of whoever acts, whose user is recorded as author, approver or
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
@@ -22,7 +24,14 @@ from cintel.errors import CintelError
 from cintel.risk.rule_language import ColumnType, RuleError, check_rule
 from cintel.risk.rule_schema import RULE_SCHEMA
 from cintel.risk.rules import Rule, RuleStatus, regimes_of
-from cintel.store.risk_tables import risk_lookup_values, risk_lookups, risk_profile_rules, risk_profiles, risk_rules
+from cintel.store.risk_tables import (
+    risk_lookup_values,
+    risk_lookups,
+    risk_profile_rules,
+    risk_profiles,
+    risk_rule_backtests,
+    risk_rules,
+)
 from cintel.store.transaction import Bind, transaction
 
 
@@ -67,6 +76,36 @@ class Profile:
     offices: tuple[str, ...] | None
     created_by: str
     rule_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """A recorded replay of one rule version over past declarations: the evidence an approver saw."""
+
+    backtest_id: int
+    rule_id: str
+    version: int
+    window_from: date
+    window_to: date  # included
+    declarations: int
+    hits: int
+    labelled: int
+    frauds: int
+    revenue: float
+    new_hits: int
+    overlap: list[dict[str, Any]]
+    run_by: str
+    run_at: datetime
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.frauds / self.labelled if self.labelled else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(window_from=self.window_from.isoformat(), window_to=self.window_to.isoformat(),
+                 run_at=self.run_at.isoformat(), hit_rate=self.hit_rate)
+        return d
 
 
 def _now() -> datetime:
@@ -143,7 +182,8 @@ def list_rules(bind: Bind, *, status: RuleStatus | None = None, all_versions: bo
 
 def approve_rule(bind: Bind, actor: AccessContext, rule_id: str, version: int | None = None,
                  schema: Mapping[str, ColumnType] = RULE_SCHEMA) -> Rule:
-    """Approves a draft (the latest one by default). Four eyes: the approver must not be its author."""
+    """Approves a draft (the latest one by default). Four eyes: the approver must not be its author; and
+    the draft must have been backtested (record_backtest), so the approver can see what it would do."""
     with transaction(bind) as conn:
         versions = rule_versions(conn, rule_id)
         drafts = [r for r in versions if r.status is RuleStatus.DRAFT and (version is None or r.version == version)]
@@ -154,6 +194,9 @@ def approve_rule(bind: Bind, actor: AccessContext, rule_id: str, version: int | 
         if draft.author == actor.user:
             raise RulebookError(f"rule '{rule_id}' v{draft.version} was written by {actor.user}; "
                                 "another officer must approve it (four eyes)")
+        if not rule_backtests(conn, rule_id, draft.version):
+            raise RulebookError(f"rule '{rule_id}' v{draft.version} has not been backtested; run a backtest "
+                                f"(`cintel rules backtest {rule_id}` or the rule's page) before approving it")
         # The lookups may have changed since the draft was written: check again before it can score.
         check_rule(draft.expression, schema, lookup_names(conn))
         now = _now()
@@ -161,6 +204,37 @@ def approve_rule(bind: Bind, actor: AccessContext, rule_id: str, version: int | 
                      .where(risk_rules.c.rule_id == rule_id, risk_rules.c.version == draft.version)
                      .values(status=RuleStatus.APPROVED.value, approved_by=actor.user, approved_at=now))
     return replace(draft, status=RuleStatus.APPROVED, approved_by=actor.user, approved_at=now)
+
+
+def record_backtest(bind: Bind, actor: AccessContext, rule: Rule, window_from: date, window_to: date,
+                    report: Mapping[str, Any]) -> Backtest:
+    """Records the backtest of a stored rule version (a report of cintel.risk.backtest.rule_backtest over
+    [window_from, window_to], both days included) run by actor; returns it with its id."""
+    counts = {key: int(report[key]) for key in ("declarations", "hits", "labelled", "frauds", "new_hits")}
+    revenue = float(report["revenue"] or 0.0)
+    overlap = [dict(o) for o in report["overlap"]]
+    now = _now()
+    with transaction(bind) as conn:
+        if not conn.execute(select(risk_rules.c.version).where(risk_rules.c.rule_id == rule.rule_id,
+                                                               risk_rules.c.version == rule.version)).first():
+            raise RulebookError(f"no rule '{rule.rule_id}' v{rule.version} to record a backtest of")
+        backtest_id = conn.execute(insert(risk_rule_backtests).values(
+            rule_id=rule.rule_id, version=rule.version, window_from=window_from, window_to=window_to,
+            revenue=revenue, overlap=json.dumps(overlap), run_by=actor.user, run_at=now, **counts)
+            .returning(risk_rule_backtests.c.backtest_id)).scalar_one()
+    return Backtest(backtest_id=backtest_id, rule_id=rule.rule_id, version=rule.version, window_from=window_from,
+                    window_to=window_to, revenue=revenue, overlap=overlap, run_by=actor.user, run_at=now,
+                    **counts)
+
+
+def rule_backtests(bind: Bind, rule_id: str, version: int | None = None) -> list[Backtest]:
+    """The recorded backtests of a rule (or of one version), newest first."""
+    query = select(risk_rule_backtests).where(risk_rule_backtests.c.rule_id == rule_id)
+    if version is not None:
+        query = query.where(risk_rule_backtests.c.version == version)
+    with transaction(bind) as conn:
+        rows = conn.execute(query.order_by(risk_rule_backtests.c.backtest_id.desc())).mappings().all()
+    return [Backtest(**{**row, "overlap": json.loads(row["overlap"])}) for row in rows]
 
 
 def retire_rule(bind: Bind, actor: AccessContext, rule_id: str) -> list[Rule]:

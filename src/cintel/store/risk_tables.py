@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -44,6 +45,27 @@ risk_rules = Table(
     Column("approved_at", DateTime(timezone=True)),
     Column("retired_by", String(64)),
     Column("retired_at", DateTime(timezone=True)),
+)
+
+risk_rule_backtests = Table(
+    "risk_rule_backtests",
+    metadata,
+    Column("backtest_id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False, comment="the version replayed; approval needs one of its own"),
+    Column("window_from", Date, nullable=False, comment="first day replayed"),
+    Column("window_to", Date, nullable=False, comment="last day replayed, included"),
+    Column("declarations", Integer, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Column("labelled", Integer, nullable=False, comment="hits that were inspected"),
+    Column("frauds", Integer, nullable=False, comment="inspected hits found irregular"),
+    Column("revenue", Double, nullable=False, comment="additional duty found on the hits"),
+    Column("new_hits", Integer, nullable=False, comment="hits no approved rule caught"),
+    Column("overlap", Text, nullable=False, comment="JSON list of {rule_id, shared, share_of_candidate}"),
+    Column("run_by", String(64), nullable=False),
+    Column("run_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["rule_id", "version"], ["risk_rules.rule_id", "risk_rules.version"]),
+    Index("ix_risk_rule_backtests_rule_version", "rule_id", "version"),
 )
 
 risk_lookups = Table(

@@ -3,9 +3,10 @@ retirement; profiles and lookup lists.
 
 Who may do what: analysts, targeting officers and supervisors read the rulebook (inspectors do not);
 only targeting officers write drafts, lookup values and profiles; targeting officers and supervisors
-backtest, approve and retire, and the four-eyes rule (nobody approves their own draft) is enforced by
-rulebook.approve_rule. Rules are not personal data, so reading them is not logged; lookup values may
-name traders, so every view of them is (object_kind "lookup").
+backtest, approve and retire. Every backtest is recorded, and rulebook.approve_rule enforces both the
+four-eyes rule (nobody approves their own draft) and that the draft version was backtested. Rules are
+not personal data, so reading them is not logged; lookup values may name traders, so every view of them
+is (object_kind "lookup").
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from cintel.cli.common import parse_window
 from cintel.domain.roles import Role
+from cintel.risk.review import default_window
 from cintel.risk.rule_language import RuleError
 from cintel.risk.rulebook import (
     LookupKind,
@@ -48,7 +49,6 @@ from cintel.web.rule_view import (
     UnknownRule,
     backtest_version,
     check_expression,
-    default_window,
     draft_arguments,
     lookup_page,
     rule_detail,
@@ -60,6 +60,7 @@ from cintel.web.rule_view import (
     versions_of,
 )
 from cintel.web.security import Principal, StoreDep, require_roles
+from cintel.windows import parse_window
 
 router = APIRouter()
 
@@ -104,9 +105,9 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 def _window(start: str, end: str, engine: StoreDep) -> tuple[date, date]:
-    """The backtest window [start, end) from the form's first and last days (both included), parsed as
-    `cintel rules backtest --from/--to` parses them; a missing end is the last eight weeks of data."""
-    first, stop = parse_window(start or None, end or None)
+    """The backtest window [start, end) from the form's first and last days (both included); a missing
+    bound is taken from the last eight weeks of data."""
+    first, stop = parse_window(start or None, end or None, ("from", "to"))
     if first is None or stop is None:
         default_first, default_last = default_window(engine)
         first = first or default_first
@@ -278,14 +279,16 @@ async def backtest_page(request: Request, principal: Approver, engine: StoreDep,
     form follows the result."""
     detail = await run_in_threadpool(_known, rule_detail, engine, rule_id)
     first, stop = await run_in_threadpool(_window, start, end, engine)
-    report = await run_in_threadpool(_known, backtest_version, engine, rule_id, version, first, stop)
+    report = await run_in_threadpool(_known, backtest_version, engine, principal.context(ACTION_PURPOSE), rule_id,
+                                     version, first, stop)
     return page(request, "rule_backtest.html", principal, rule=detail, backtest=report,
                 window=(first, date.fromisoformat(report["to"])), **_actions(principal))
 
 
 @router.post("/rules/{rule_id}/approve")
 def approve_form(principal: Approver, engine: StoreDep, rule_id: str, version: VersionField = None) -> Response:
-    """Approves a draft so it scores declarations; refused (400) to its own author: four eyes."""
+    """Approves a draft so it scores declarations; refused (400) to its own author (four eyes) and to a
+    version never backtested."""
     _known(versions_of, engine, rule_id)
     approve_rule(engine, principal.context(ACTION_PURPOSE), rule_id, version)
     return _redirect(_rule_url(rule_id))
@@ -486,7 +489,8 @@ def api_rule(principal: Reader, engine: StoreDep, rule_id: str) -> dict[str, Any
 @router.post("/api/v1/rules/{rule_id}/approve", tags=["api"])
 def api_approve(principal: Approver, engine: StoreDep, rule_id: str,
                 body: VersionRequest | None = None) -> dict[str, Any]:
-    """Approves a draft; refused (400) to its own author: four eyes."""
+    """Approves a draft; refused (400) to its own author (four eyes) and to a version never backtested
+    (POST /api/v1/rules/{rule_id}/backtest first)."""
     _known(versions_of, engine, rule_id)
     return rule_dict(approve_rule(engine, principal.context(ACTION_PURPOSE), rule_id,
                                   body.version if body else None))
@@ -503,10 +507,12 @@ def api_retire(principal: Approver, engine: StoreDep, rule_id: str) -> list[dict
 async def api_backtest(principal: Approver, engine: StoreDep, rule_id: str,
                        body: BacktestRequest | None = None) -> dict[str, Any]:
     """The backtest of a version over a window (as the backtest page): hits, load, hits per day, hit rate
-    among inspected, revenue found, hits no approved rule catches and overlap with approved rules."""
+    among inspected, revenue found, hits no approved rule catches and overlap with approved rules. The run
+    is recorded (``backtest_id``): approving the version needs one."""
     wanted = body or BacktestRequest()
     await run_in_threadpool(_known, versions_of, engine, rule_id)
     first, stop = await run_in_threadpool(_window, wanted.start or "", wanted.end or "", engine)
-    result: dict[str, Any] = await run_in_threadpool(_known, backtest_version, engine, rule_id, wanted.version,
+    result: dict[str, Any] = await run_in_threadpool(_known, backtest_version, engine,
+                                                     principal.context(ACTION_PURPOSE), rule_id, wanted.version,
                                                      first, stop)
     return result

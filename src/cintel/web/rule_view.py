@@ -6,14 +6,14 @@ itself lives in cintel.risk (rulebook, rule_language, review)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
 
 from cintel.domain.access import AccessContext
 from cintel.errors import CintelError
-from cintel.risk.review import candidate_backtest
+from cintel.risk.review import backtest_stored_rules, default_window
 from cintel.risk.rule_language import MAX_EXPRESSION_CHARS, RuleError, check_rule
 from cintel.risk.rule_schema import RULE_SCHEMA
 from cintel.risk.rulebook import (
@@ -24,12 +24,12 @@ from cintel.risk.rulebook import (
     list_rules,
     lookup_names,
     lookup_values,
+    rule_backtests,
     rule_versions,
 )
 from cintel.risk.rules import Rule, RuleStatus
-from cintel.risk.service import RiskError, last_declaration_day
+from cintel.risk.service import RiskError
 
-DEFAULT_BACKTEST_DAYS = 56  # eight weeks: enough inspected declarations for a hit rate, quick to replay
 LOOKUP_PAGE_SIZE = 100
 # Paths under /rules/ that are pages, so no rule may take their name.
 RESERVED_RULE_IDS = frozenset({"new", "lookups", "profiles"})
@@ -71,14 +71,16 @@ def versions_of(engine: Engine, rule_id: str) -> list[Rule]:
 
 
 def rule_detail(engine: Engine, rule_id: str) -> dict[str, Any]:
-    """Every version of a rule (newest first), its profiles and the draft awaiting approval, if any."""
+    """Every version of a rule (newest first), its profiles, the draft awaiting approval, if any, and the
+    backtests recorded (newest first)."""
     versions = versions_of(engine, rule_id)
     drafts = [r for r in versions if r.status is RuleStatus.DRAFT]
     return {"rule_id": rule_id, "versions": [rule_dict(r) for r in reversed(versions)],
             "latest": rule_dict(versions[-1]),
             "draft": rule_dict(drafts[-1]) if drafts else None,
             "live": any(r.status is not RuleStatus.RETIRED for r in versions),
-            "profiles": _profiles_by_rule(engine).get(rule_id, [])}
+            "profiles": _profiles_by_rule(engine).get(rule_id, []),
+            "backtests": [b.to_dict() for b in rule_backtests(engine, rule_id)]}
 
 
 # ---------------------------------------------------------------- the live check
@@ -127,12 +129,6 @@ def check_expression(engine: Engine, expression: str) -> CheckResult:
 # ---------------------------------------------------------------- backtest
 
 
-def default_window(engine: Engine) -> tuple[date, date]:
-    """The last eight weeks of stored declarations, both days included."""
-    last = last_declaration_day(engine)
-    return last - timedelta(days=DEFAULT_BACKTEST_DAYS - 1), last
-
-
 def suggested_window(engine: Engine) -> tuple[date, date] | None:
     """The default window to offer in a backtest form; None while the store holds no declarations."""
     try:
@@ -141,18 +137,19 @@ def suggested_window(engine: Engine) -> tuple[date, date] | None:
         return None
 
 
-def backtest_version(engine: Engine, rule_id: str, version: int | None, start: date, end: date) -> dict[str, Any]:
+def backtest_version(engine: Engine, actor: AccessContext, rule_id: str, version: int | None, start: date,
+                     end: date) -> dict[str, Any]:
     """`cintel rules backtest` for one version of a stored rule (default: the latest) over [start, end)
-    (end excluded), with the window and the hits per day added."""
+    (end excluded), recorded in the rulebook (approval needs it), with the hits per day added."""
     versions = versions_of(engine, rule_id)
     chosen = versions[-1] if version is None else next((r for r in versions if r.version == version), None)
     if chosen is None:
         raise UnknownRule(f"rule '{rule_id}' has no version {version}")
-    report = candidate_backtest(engine, chosen, start, end)
+    ((report, recorded),) = backtest_stored_rules(engine, actor, [chosen], start, end)
     days = max((end - start).days, 1)
     return {**report, "version": chosen.version, "status": chosen.status.value, "author": chosen.author,
-            "from": start.isoformat(), "to": (end - timedelta(days=1)).isoformat(), "days": days,
-            "hits_per_day": report["hits"] / days}
+            "days": days, "hits_per_day": report["hits"] / days, "backtest_id": recorded.backtest_id,
+            "run_by": recorded.run_by}
 
 
 # ---------------------------------------------------------------- lookups
