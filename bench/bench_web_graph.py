@@ -43,6 +43,7 @@ from web_world import percentiles
 
 PASSWORD = "bench password not secret"
 log = logging.getLogger("bench_web_graph")
+MAX_CALLS_DURING_REFRESH = 20_000
 KIND_SETS = [["importer_of", "exporter_of"], ["has_address", "has_phone", "has_email", "has_account", "director_of"],
              ["paid", "mentioned_in_report"]]
 
@@ -129,7 +130,7 @@ def requests(network: Any, n: int, seed: int) -> list[dict[str, Any]]:
 def run(declarations_n: int, seed: int, calls: int, warmup: int, smoke: bool) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
-    from cintel.network.cache import network_cache
+    from cintel.network.cache import TOKEN_TTL, network_cache
     from cintel.settings import Settings
     from cintel.web.accounts import add_user
     from cintel.web.app import create_app
@@ -163,17 +164,25 @@ def run(declarations_n: int, seed: int, calls: int, warmup: int, smoke: bool) ->
             # answering the graph it holds while one background build catches up, instead of making the
             # next click wait for a whole build.
             record_batch(engine)
+            cache = network_cache(engine)
+            held = cache.status()
+            # A rebuild starts once the graph held is older than its own build took, and the change is seen
+            # once the state token read last has expired: wait for both.
+            time.sleep(max(TOKEN_TTL, held["built_at"] + held["seconds"] - time.time()))
             t = time.perf_counter()
-            assert client.get("/api/v1/network/expand", params=plan[warmup]).status_code == 200
+            answer = client.get("/api/v1/network/expand", params=plan[warmup])
             after_change_s = time.perf_counter() - t
-            during = []
-            for req in plan[warmup:warmup + min(calls, 50)]:
+            assert answer.status_code == 200, answer.text
+            refreshing_seen = bool(answer.json()["graph"]["refreshing"])
+            during: list[float] = []
+            while answer.json()["graph"]["refreshing"] and len(during) < MAX_CALLS_DURING_REFRESH:
+                req = plan[warmup + len(during) % calls]
                 t = time.perf_counter()
                 answer = client.get("/api/v1/network/expand", params=req)
                 during.append(time.perf_counter() - t)
                 assert answer.status_code == 200, answer.text
-            refreshing_seen = bool(answer.json()["graph"]["refreshing"])
-            assert network_cache(engine).wait_for_refreshes(3_600)
+            assert cache.wait_for_refreshes(3_600)
+            rebuilt = cache.status()["built_at"] != held["built_at"]
             direct = []
             for req in plan[warmup:]:
                 t = time.perf_counter()
@@ -191,7 +200,9 @@ def run(declarations_n: int, seed: int, calls: int, warmup: int, smoke: bool) ->
                       "build_seconds": round(build_s, 2)},
             "cold_first_call_ms": round(cold_s * 1000, 1),
             "after_store_change": {"first_call_ms": round(after_change_s * 1000, 1),
-                                   "http_ms": percentiles(during), "refreshing_seen": refreshing_seen,
+                                   "calls_while_rebuilding": len(during),
+                                   "http_ms": percentiles(during or [after_change_s]),
+                                   "refreshing_seen": refreshing_seen, "rebuilt": rebuilt,
                                    "ratio_first_call_to_build": round(after_change_s / max(build_s, 1e-3), 4)},
             "calls": calls, "warmup": warmup, "neighbours_shown": {"mean": round(statistics.fmean(sizes), 1),
                                                                    "max": max(sizes)},
@@ -229,9 +240,10 @@ def main() -> None:
           f"target p95 <= 200 ms: {'met' if result['meets_target'] else 'NOT met'}")
     change = result["after_store_change"]
     print(f"after a store change: first call {change['first_call_ms']} ms (a waited rebuild: "
-          f"{result['graph']['build_seconds']} s; ratio {change['ratio_first_call_to_build']}), p95 "
-          f"{change['http_ms']['p95']:.2f} ms while the graph rebuilds in the background "
-          f"(refreshing seen: {change['refreshing_seen']})")
+          f"{result['graph']['build_seconds']} s; ratio {change['ratio_first_call_to_build']}); "
+          f"{change['calls_while_rebuilding']} calls while the graph rebuilt in the background, p50 "
+          f"{change['http_ms']['p50']:.2f} p95 {change['http_ms']['p95']:.2f} p99 {change['http_ms']['p99']:.2f} ms; "
+          f"refreshing seen {change['refreshing_seen']}, rebuilt {change['rebuilt']}")
 
 
 if __name__ == "__main__":

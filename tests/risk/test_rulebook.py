@@ -32,6 +32,7 @@ from cintel.risk.rulebook import (
     remove_lookup_values,
     retire_rule,
     rule_backtests,
+    rule_version,
     rule_versions,
 )
 from cintel.risk.rules import RuleStatus
@@ -63,6 +64,17 @@ def test_editing_a_rule_adds_a_draft_version(engine: Engine) -> None:
     assert [(r.version, r.author, r.channel) for r in versions] == [(1, "ann", None), (2, "bob", Channel.RED)]
     assert [r.version for r in list_rules(engine)] == [2]
     assert len(list_rules(engine, all_versions=True)) == 2
+
+
+def test_one_version_is_the_latest_unless_named(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
+    add_rule(engine, ANN, "PHONES", PHONES, "v2", weight=0.3)
+    assert rule_version(engine, "PHONES").version == 2
+    assert rule_version(engine, "PHONES", 1).reason == "v1"
+    with pytest.raises(RulebookError, match="rule 'PHONES' has no version 3"):
+        rule_version(engine, "PHONES", 3)
+    with pytest.raises(RulebookError, match="no rule 'NOPE'"):
+        rule_version(engine, "NOPE")
 
 
 def test_a_bad_expression_is_refused_before_anything_is_saved(engine: Engine) -> None:

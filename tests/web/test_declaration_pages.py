@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from cintel.domain.access import STANDARD_PURPOSES
 from cintel.domain.records import RecordKind
 from cintel.ingest.rows_in import ingest_rows
 from cintel.risk.service import training_frame
@@ -208,6 +209,23 @@ def test_every_view_is_logged_with_user_and_purpose(workspace: Workspace, worksp
         ("declaration", f"/declarations/{decl}", "case 2026-41 follow-up"),
         ("declaration", f"/api/v1/declarations/{decl}", "declaration review"),
     ]
+
+
+def test_the_purpose_is_typed_or_chosen_from_the_standard_list(workspace: Workspace,
+                                                               workspace_client: Clients) -> None:
+    client, _ = workspace_client("analyst")
+    decl = red(workspace, 3)
+    page = client.get(f"/declarations/{decl}").text
+    assert re.search(r'<input id="purpose" name="purpose" type="text" list="purposes"', page)
+    options = re.findall(r'<option value="([^"]+)">', page.split('<datalist id="purposes">')[1].split("</datalist>")[0])
+    assert options == list(STANDARD_PURPOSES)
+    client.get(f"/declarations/{decl}", params={"purpose": STANDARD_PURPOSES[2]})
+    with workspace.engine.connect() as conn:
+        logged = conn.execute(select(access_log.c.purpose).where(access_log.c.object_id == decl)
+                              .order_by(access_log.c.id.desc())).scalars().first()
+    assert logged == STANDARD_PURPOSES[2]
+    for url in ("/queue", "/search?q=x", "/network"):
+        assert 'list="purposes"' in client.get(url).text, url
 
 
 def test_a_purpose_too_short_is_refused_and_not_logged(workspace: Workspace, workspace_client: Clients) -> None:

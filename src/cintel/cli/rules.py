@@ -145,7 +145,7 @@ def backtest(
     found, and overlap with the approved rules. A backtest of a stored rule is recorded: approving a draft
     needs one of its version."""
     from cintel.risk.review import backtest_stored_rules, candidate_backtest
-    from cintel.risk.rulebook import rule_versions
+    from cintel.risk.rulebook import rule_version
 
     if (rule_id is None) == (expr is None):
         raise UserError("give a RULE_ID or --expr, not both")
@@ -154,10 +154,7 @@ def backtest(
     engine = open_engine()
     window = parse_window(start, end)
     if rule_id is not None:
-        versions = rule_versions(engine, rule_id)
-        rule = versions[-1] if version is None else next((r for r in versions if r.version == version), None)
-        if rule is None:
-            raise UserError(f"rule '{rule_id}' has no version {version}")
+        rule = rule_version(engine, rule_id, version)
         ((report, recorded),) = backtest_stored_rules(engine, _actor(user), [rule], *window)
         report = {**report, "version": rule.version, "backtest_id": recorded.backtest_id}
     else:

@@ -9,6 +9,21 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 
+# The purposes an officer usually states for a consultation, offered as a list beside free text: the same
+# words for the same reason make the access log searchable.
+STANDARD_PURPOSES = (
+    "risk queue triage",
+    "pre-arrival targeting",
+    "inspection preparation",
+    "inspection outcome recording",
+    "case investigation",
+    "network analysis",
+    "watch-list hit review",
+    "rule development and backtest",
+    "partner agency request",
+    "quality and audit review",
+)
+
 
 @dataclass(frozen=True)
 class AccessContext:

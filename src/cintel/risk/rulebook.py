@@ -167,6 +167,15 @@ def rule_versions(bind: Bind, rule_id: str) -> list[Rule]:
     return [_rule(r) for r in rows]
 
 
+def rule_version(bind: Bind, rule_id: str, version: int | None = None) -> Rule:
+    """One version of a rule (the latest by default); RulebookError if there is no such rule or version."""
+    versions = rule_versions(bind, rule_id)
+    chosen = versions[-1] if version is None else next((r for r in versions if r.version == version), None)
+    if chosen is None:
+        raise RulebookError(f"rule '{rule_id}' has no version {version}")
+    return chosen
+
+
 def list_rules(bind: Bind, *, status: RuleStatus | None = None, all_versions: bool = False) -> list[Rule]:
     """The latest version of every rule (or every version), by rule_id, optionally of one status."""
     with transaction(bind) as conn:

@@ -11,12 +11,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from cintel.domain.access import STANDARD_PURPOSES
 from cintel.web.security import CSRF_FIELD, Principal
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                           undefined=jinja2.StrictUndefined)
+_env.globals["standard_purposes"] = STANDARD_PURPOSES
 templates = Jinja2Templates(env=_env)
 
 

@@ -25,6 +25,7 @@ from cintel.risk.rulebook import (
     lookup_names,
     lookup_values,
     rule_backtests,
+    rule_version,
     rule_versions,
 )
 from cintel.risk.rules import Rule, RuleStatus
@@ -141,10 +142,10 @@ def backtest_version(engine: Engine, actor: AccessContext, rule_id: str, version
                      end: date) -> dict[str, Any]:
     """`cintel rules backtest` for one version of a stored rule (default: the latest) over [start, end)
     (end excluded), recorded in the rulebook (approval needs it), with the hits per day added."""
-    versions = versions_of(engine, rule_id)
-    chosen = versions[-1] if version is None else next((r for r in versions if r.version == version), None)
-    if chosen is None:
-        raise UnknownRule(f"rule '{rule_id}' has no version {version}")
+    try:
+        chosen = rule_version(engine, rule_id, version)
+    except RulebookError as exc:
+        raise UnknownRule(str(exc)) from None
     ((report, recorded),) = backtest_stored_rules(engine, actor, [chosen], start, end)
     days = max((end - start).days, 1)
     return {**report, "version": chosen.version, "status": chosen.status.value, "author": chosen.author,
