@@ -60,8 +60,7 @@ def test_approval_needs_a_second_officer_and_a_backtest(cli: Cli) -> None:
     empty = cli("rules", "backtest", "PHONES", "--as", "bob")  # this store holds no declarations to replay
     assert_one_line_error(empty)
     assert "no declarations stored" in empty.stderr
-    for args in (("--version", "9"), ("--version", "0x1")):
-        assert_one_line_error(cli("rules", "backtest", "PHONES", *args))
+    assert_one_line_error(cli("rules", "backtest", "PHONES", "--version", "9"))
     assert_one_line_error(cli("rules", "backtest", "--expr", PHONES, "--version", "1"))
     [listed] = cli.json("rules", "list")
     assert (listed["status"], listed["approved_by"]) == ("draft", None)

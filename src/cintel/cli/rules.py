@@ -5,16 +5,16 @@ Register with `app.add_typer(rules_app, name="rules")`. Who acts is `--as USER` 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cintel.cli.common import AsOpt, JsonOpt, UserError, default_user, emit, out, parse_day, parse_window, table
 from cintel.cli.common import engine as open_engine
 from cintel.domain.access import AccessContext
-from cintel.risk.rule_language import check_rule
-from cintel.risk.rule_schema import RULE_SCHEMA
-from cintel.risk.rules import Rule
+
+if TYPE_CHECKING:
+    from cintel.risk.rules import Rule
 
 rules_app = typer.Typer(help="Selectivity rules: add, check, approve, retire; lookup lists and profiles.",
                         no_args_is_help=True)
@@ -101,6 +101,8 @@ def show(rule_id: Annotated[str, typer.Argument(help="Rule id.")], as_json: Json
 def check(expr: Annotated[str, typer.Option("--expr", help="The rule expression to check.")],
           as_json: JsonOpt = False) -> None:
     """Checks an expression without saving it: prints OK, or the error and where it is (exit 2)."""
+    from cintel.risk.rule_language import check_rule
+    from cintel.risk.rule_schema import RULE_SCHEMA  # the feature columns: it imports the feature pipeline
     from cintel.risk.rulebook import lookup_names
 
     rule = check_rule(expr, RULE_SCHEMA, lookup_names(open_engine()))
@@ -146,6 +148,7 @@ def backtest(
     needs one of its version."""
     from cintel.risk.review import backtest_stored_rules, candidate_backtest
     from cintel.risk.rulebook import rule_version
+    from cintel.risk.rules import Rule
 
     if (rule_id is None) == (expr is None):
         raise UserError("give a RULE_ID or --expr, not both")
