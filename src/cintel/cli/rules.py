@@ -146,8 +146,7 @@ def backtest(
     """How a rule would have done over past declarations: hits, load, hit rate on inspected ones, revenue
     found, and overlap with the approved rules. A backtest of a stored rule is recorded: approving a draft
     needs one of its version."""
-    from cintel.risk.review import backtest_stored_rules, candidate_backtest
-    from cintel.risk.rulebook import rule_version
+    from cintel.risk.review import backtest_stored_rule, candidate_backtest
     from cintel.risk.rules import Rule
 
     if (rule_id is None) == (expr is None):
@@ -157,9 +156,7 @@ def backtest(
     engine = open_engine()
     window = parse_window(start, end)
     if rule_id is not None:
-        rule = rule_version(engine, rule_id, version)
-        ((report, recorded),) = backtest_stored_rules(engine, _actor(user), [rule], *window)
-        report = {**report, "version": rule.version, "backtest_id": recorded.backtest_id}
+        report = backtest_stored_rule(engine, _actor(user), rule_id, version, *window)
     else:
         report = candidate_backtest(engine, Rule("candidate", 1, expr or "", "candidate rule", default_user(),
                                                  weight=1.0), *window)

@@ -16,7 +16,7 @@ from cintel.risk.backtest import backtest, rule_backtest
 from cintel.risk.fairness import fairness_report
 from cintel.risk.features import labels
 from cintel.risk.rule_schema import RULE_SCHEMA
-from cintel.risk.rulebook import Backtest, load_lookups, record_backtest
+from cintel.risk.rulebook import Backtest, load_lookups, record_backtest, rule_version
 from cintel.risk.rules import Rule, evaluate_rules
 from cintel.risk.scoring import assess
 from cintel.risk.selection import SelectionPolicy
@@ -96,6 +96,17 @@ def backtest_stored_rules(engine: Engine, actor: AccessContext, rules: Sequence[
     return [(report, record_backtest(engine, actor, rule, date.fromisoformat(report["from"]),
                                      date.fromisoformat(report["to"]), report))
             for rule, report in zip(rules, reports, strict=True)]
+
+
+def backtest_stored_rule(engine: Engine, actor: AccessContext, rule_id: str, version: int | None,
+                         start: date | None, end: date | None) -> dict[str, Any]:
+    """Backtests one version of a stored rule (the latest by default) and records the run: the report with
+    the version, its status and author, and the recorded ``backtest_id`` and ``run_by``. RulebookError
+    for an unknown rule or version."""
+    rule = rule_version(engine, rule_id, version)
+    ((report, recorded),) = backtest_stored_rules(engine, actor, [rule], start, end)
+    return {**report, "version": rule.version, "status": rule.status.value, "author": rule.author,
+            "backtest_id": recorded.backtest_id, "run_by": recorded.run_by}
 
 
 def fairness_window(engine: Engine, start: date | None, end: date | None, *,

@@ -277,10 +277,12 @@ async def backtest_page(request: Request, principal: Approver, engine: StoreDep,
     """Runs `cintel rules backtest` for a version over a window (default: the last eight weeks of data):
     hits, hit rate among inspected, revenue found, load per day, overlap with approved rules; the approve
     form follows the result."""
-    detail = await run_in_threadpool(_known, rule_detail, engine, rule_id)
+    await run_in_threadpool(_known, versions_of, engine, rule_id)
     first, stop = await run_in_threadpool(_window, start, end, engine)
     report = await run_in_threadpool(_known, backtest_version, engine, principal.context(ACTION_PURPOSE), rule_id,
                                      version, first, stop)
+    # Read after the run: the rule's recorded backtests, which the approve form looks at, include this one.
+    detail = await run_in_threadpool(_known, rule_detail, engine, rule_id)
     return page(request, "rule_backtest.html", principal, rule=detail, backtest=report,
                 window=(first, date.fromisoformat(report["to"])), **_actions(principal))
 

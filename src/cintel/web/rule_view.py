@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from cintel.domain.access import AccessContext
 from cintel.errors import CintelError
-from cintel.risk.review import backtest_stored_rules, default_window
+from cintel.risk.review import backtest_stored_rule, default_window
 from cintel.risk.rule_language import MAX_EXPRESSION_CHARS, RuleError, check_rule
 from cintel.risk.rule_schema import RULE_SCHEMA
 from cintel.risk.rulebook import (
@@ -25,7 +25,6 @@ from cintel.risk.rulebook import (
     lookup_names,
     lookup_values,
     rule_backtests,
-    rule_version,
     rule_versions,
 )
 from cintel.risk.rules import Rule, RuleStatus
@@ -143,14 +142,11 @@ def backtest_version(engine: Engine, actor: AccessContext, rule_id: str, version
     """`cintel rules backtest` for one version of a stored rule (default: the latest) over [start, end)
     (end excluded), recorded in the rulebook (approval needs it), with the hits per day added."""
     try:
-        chosen = rule_version(engine, rule_id, version)
+        report = backtest_stored_rule(engine, actor, rule_id, version, start, end)
     except RulebookError as exc:
         raise UnknownRule(str(exc)) from None
-    ((report, recorded),) = backtest_stored_rules(engine, actor, [chosen], start, end)
     days = max((end - start).days, 1)
-    return {**report, "version": chosen.version, "status": chosen.status.value, "author": chosen.author,
-            "days": days, "hits_per_day": report["hits"] / days, "backtest_id": recorded.backtest_id,
-            "run_by": recorded.run_by}
+    return {**report, "days": days, "hits_per_day": report["hits"] / days}
 
 
 # ---------------------------------------------------------------- lookups
