@@ -173,7 +173,8 @@ def test_an_unknown_format_is_one_line(cli: Cli) -> None:
     write_csv(cli.folder / "d.csv", declaration(1, 1))
     done = cli("ingest", "d.csv", "--format", "xls")
     assert_one_line_error(done)
-    assert done.stderr.strip() == "error: unknown format 'xls'; use one of csv, jsonl, parquet, cusdec, ftm"
+    assert done.stderr.strip() == ("error: unknown format 'xls'; use one of csv, jsonl, json, parquet, cusdec, ftm, "
+                                   "dcsa")
 
 
 def test_a_directory_is_one_line(cli: Cli) -> None:

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     unit_mass_tolerance: float = Field(
         0.05, description="Allowed relative gap between a KGM/TNE quantity and the net mass of an item"
     )
+    cusdec_profiles: Path | None = Field(
+        None, description="Directory of extra CUSDEC mapping profiles (*.toml, one per message implementation "
+        "guide); a file named like a packaged profile replaces it. See docs/cusdec.md"
+    )
     sqlite_cache_mb: int = Field(256, ge=2, description="Page cache of each SQLite connection, in MiB")
     csv_field_limit: int = Field(
         64 * 1024 * 1024, description="Largest single CSV field read (bytes); larger ones stop the file"
@@ -70,6 +74,19 @@ class Settings(BaseSettings):
         15.0, gt=0, description="Window over which failed sign-ins are counted, and how long the refusal lasts"
     )
     web_password_min_length: int = Field(12, ge=12, description="Shortest password accepted for a user account")
+    no_preference_codes: tuple[str, ...] = Field(
+        ("100",), description="Preference codes (UCC DE 4/17 or national) that claim no tariff preference; any "
+        "other code on an item is a preference claim"
+    )
+    origin_proof_document_types: tuple[str, ...] = Field(
+        ("861", "865", "N954", "N864", "N865", "U164", "U162", "U167", "U168", "A001"),
+        description="Document types that prove a preferential origin (UNCL 1001 861/865 certificates of origin, "
+        "EU EUR.1 N954, Form A N864/N865, statements on origin U1xx); a preference claim with none is flagged"
+    )
+    relief_procedure_codes: tuple[str, ...] = Field(
+        ("42", "63", "61"), description="Requested procedures that release goods with a tax relief open to abuse "
+        "(EU 42/63 VAT-exempt onward supply, 61 re-importation); items under them are flagged"
+    )
 
 
 @cache

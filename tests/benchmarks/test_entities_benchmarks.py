@@ -32,3 +32,21 @@ def test_bench_commands_run_from_the_cli(tmp_path: Path) -> None:
     assert graph["khop_p95_ms"] > 0
     screening = cli.json("bench", "screening", "--smoke")
     assert screening["recall_on_noisy_listed"] >= screening["exact_recall_on_noisy_listed"]
+
+
+def test_exporter_names_benchmark_smoke() -> None:
+    from cintel.benchmarks.entities import run_exporters
+
+    result = run_exporters(companies=120, seed=1, max_pairs=2e4)
+    assert result["records"]["test"] > 0
+    assert 0 <= result["precision"] <= 1
+    assert result["f1"] > result["naive_f1"]
+    assert result["time_ratio_vs_naive"] is not None
+
+
+def test_exporter_names_are_seeded_and_split_by_family() -> None:
+    from cintel.benchmarks.exporter_names import exporter_set
+
+    a, b = exporter_set(80, seed=4), exporter_set(80, seed=4)
+    assert a.equals(b)
+    assert a.group_by("family").agg(splits=__import__("polars").col("split").n_unique())["splits"].max() == 1

@@ -82,9 +82,10 @@ def test_watchlist_hits_and_disposition(cli: Cli) -> None:
 
 def test_watchlist_import_ftm(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "list.json"
-    path.write_text(json.dumps({"id": "x-1", "schema": "Company", "properties": {"name": ["Acme Trading BV"],
-                                                                                  "country": ["nl"]}}) + "\n"
-                    + "{broken\n", encoding="utf-8")
+    target = {"id": "x-1", "schema": "Company", "target": True,
+              "properties": {"name": ["Acme Trading BV"], "country": ["nl"]}}
+    associate = {"id": "x-2", "schema": "Company", "properties": {"name": ["Acme Holding BV"], "country": ["nl"]}}
+    path.write_text(json.dumps(target) + "\n" + json.dumps(associate) + "\n" + "{broken\n", encoding="utf-8")
     report = cli.json("watchlist", "import", str(path), "--format", "ftm", "--list", "TEST", "--version", "1")
     assert (report["rows_stored"], report["rows_quarantined"]) == (1, 1)
 

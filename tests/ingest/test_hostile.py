@@ -244,8 +244,8 @@ def test_a_missing_path_is_refused(engine: Engine, tmp_path: Path) -> None:
 
 def test_an_unknown_extension_without_format_is_refused(engine: Engine, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "d.xlsx", declaration(1, 1))
-    assert refused(engine, path) == \
-        "d.xlsx: cannot tell the format from the extension; pass --format (csv, jsonl, parquet, cusdec, ftm)"
+    assert refused(engine, path) == ("d.xlsx: cannot tell the format from the extension; pass --format "
+                                     "(csv, jsonl, json, parquet, cusdec, ftm, dcsa)")
 
 
 def test_an_unknown_extension_is_read_with_the_format_given(engine: Engine, tmp_path: Path) -> None:

@@ -238,3 +238,41 @@ def test_replay_without_a_fix_quarantines_the_rows_again(engine: Engine, tmp_pat
     report = replay_entries(engine, local_operator("test"), Filter())
     assert (report.rows_stored, report.rows_quarantined) == (0, 1)
     assert store_stats(engine)["quarantined"] == 1
+
+
+def test_items_of_one_declaration_may_travel_in_different_containers(engine: Engine, tmp_path: Path) -> None:
+    rows = declaration(1, 2)
+    rows[0]["container_numbers"], rows[1]["container_numbers"] = "MSCU1234566;TGHU7654320", "TGHU7654320"
+    report = ingest_file(engine, write_csv(tmp_path / "d.csv", rows))
+    assert (report.rows_stored, report.rows_quarantined) == (2, 0)
+    i, c = tables.declaration_items, tables.declaration_containers
+    with engine.connect() as conn:
+        per_item = conn.execute(select(i.c.item_no, i.c.container_numbers).order_by(i.c.item_no)).all()
+        union = conn.execute(select(c.c.container_number).order_by(c.c.container_number)).scalars().all()
+    assert [tuple(r) for r in per_item] == [(1, "MSCU1234566;TGHU7654320"), (2, "TGHU7654320")]
+    assert union == ["MSCU1234566", "TGHU7654320"]
+
+
+def test_the_customs_fields_are_stored_standardised(engine: Engine, tmp_path: Path) -> None:
+    extra = {"procedure_code": "40", "previous_procedure": "00", "preference_code": "300",
+             "country_of_destination": "nl", "duties": "A00 : 9200 : 0.14 : 1288 ; B00:10488:0.21:2202.48",
+             "item_documents": "N954:EUR1-77;380:INV-1", "documents": "705:MSCUBL1", "packages": "12",
+             "package_kind": "CT", "package_marks": "ACME  1-12", "total_packages": "12",
+             "consignee_name": "Acme Logistics B.V.", "consignee_country": "NL", "seller_name": "Bright HK Ltd",
+             "seller_country": "HK", "buyer_name": "Acme Trading B.V.", "representative_id": "NLREP1"}
+    report = ingest_file(engine, write_csv(tmp_path / "d.csv", declaration(1, 1, **extra)))
+    assert report.rows_stored == 1
+    d, i = tables.declarations, tables.declaration_items
+    with engine.connect() as conn:
+        header = conn.execute(select(d)).mappings().one()
+        stored = conn.execute(select(i)).mappings().one()
+    assert stored["duties"] == "A00:9200:0.14:1288;B00:10488:0.21:2202.48"
+    assert stored["duties_raw"] == extra["duties"]
+    assert (stored["packages"], stored["package_marks"], stored["preference_code"]) == (12, "ACME 1-12", "300")
+    assert (header["country_of_destination"], header["seller_country"], header["total_packages"]) == ("NL", "HK", 12)
+
+
+def test_a_declaration_naming_no_importer_is_quarantined_with_the_reason(engine: Engine, tmp_path: Path) -> None:
+    report = ingest_file(engine, write_csv(tmp_path / "d.csv", declaration(1, 1, importer_id="", importer_name="")))
+    assert report.rows_quarantined == 1
+    assert quarantine_codes(engine) == {1: "MISSING_PARTY"}

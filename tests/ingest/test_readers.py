@@ -66,7 +66,7 @@ WRITERS: dict[str, Callable[[Path, list[dict[str, Any]]], Path]] = {
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("d.csv", "csv"), ("D.CSV", "csv"), ("d.tsv", "csv"), ("d.txt", "csv"), ("d.jsonl", "jsonl"),
-     ("d.ndjson", "jsonl"), ("d.json", "jsonl"), ("d.parquet", "parquet"), ("d.pq", "parquet"),
+     ("d.ndjson", "jsonl"), ("d.json", "json"), ("d.parquet", "parquet"), ("d.pq", "parquet"),
      ("d.edi", "cusdec"), ("export.2024.csv", "csv")],
 )
 def test_the_format_comes_from_the_extension(name: str, expected: str) -> None:
@@ -83,7 +83,7 @@ def test_an_unknown_extension_asks_for_the_format() -> None:
 
 
 def test_an_unknown_given_format_is_refused() -> None:
-    with pytest.raises(IngestError, match="unknown format 'xls'; use one of csv, jsonl, parquet, cusdec"):
+    with pytest.raises(IngestError, match="unknown format 'xls'; use one of csv, jsonl, json, parquet, cusdec"):
         detect_format(Path("d.csv"), "xls")
 
 

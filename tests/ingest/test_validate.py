@@ -31,8 +31,10 @@ def test_a_valid_item_has_no_problem() -> None:
 @pytest.mark.parametrize(
     ("overrides", "field", "code"),
     [
-        ({"importer_name": ""}, "importer_name", "MISSING_VALUE"),
-        ({"importer_name": "   "}, "importer_name", "MISSING_VALUE"),
+        ({"importer_country": ""}, "importer_country", "MISSING_VALUE"),
+        ({"importer_name": "   ", "importer_id": ""}, "importer_name", "MISSING_PARTY"),
+        ({"duties": "A00:2250:x:270"}, "duties", "INVALID_ENTRY"),
+        ({"item_documents": ":CO-77"}, "item_documents", "INVALID_ENTRY"),
         ({"declaration_id": "D" * 65}, "declaration_id", "TOO_LONG"),
         ({"importer_name": "Acme\x00Ltd"}, "importer_name", "CONTROL_CHARACTER"),
         ({"importer_name": "=HYPERLINK(\"http://x\")"}, "importer_name", "FORMULA_PREFIX"),
@@ -76,6 +78,13 @@ def test_a_valid_item_has_no_problem() -> None:
 )
 def test_each_declaration_rule_reports_its_field_and_code(overrides: dict[str, str], field: str, code: str) -> None:
     assert (field, code) in codes([item(**overrides)])
+
+
+@pytest.mark.parametrize("overrides", [{"importer_name": ""}, {"importer_id": ""}, {"exporter_name": "",
+                                                                                   "exporter_country": ""}])
+def test_a_declaration_may_name_its_importer_by_id_or_name_alone_and_omit_its_exporter(
+        overrides: dict[str, str]) -> None:
+    assert codes([item(**overrides)]) == set()
 
 
 def test_problem_messages_name_the_field_and_the_value() -> None:
@@ -181,3 +190,15 @@ def test_dates_of_birth_may_predate_trade_records() -> None:
              "birth_date": "1961-04-02"}
     assert codes([entry], WATCHLIST) == set()
     assert ("birth_date", "DATE_TOO_OLD") in codes([{**entry, "birth_date": "1850-01-01"}], WATCHLIST)
+
+
+def test_only_a_planned_or_estimated_event_may_lie_in_the_future() -> None:
+    from cintel.domain.records import EVENTS
+    from cintel.ingest.validate_row import validate_row
+
+    base = {"event_id": "E1", "event_type": "ARRI", "event_time": "2099-01-01T00:00:00Z", "vessel_imo": "9074729"}
+    for classifier, expected in (("PLN", set()), ("EST", set()), ("ACT", {("event_time", "DATE_IN_FUTURE")}),
+                                 ("", {("event_time", "DATE_IN_FUTURE")})):
+        row = {**base, "event_classifier": classifier}
+        assert codes([row], EVENTS) == expected, classifier
+        assert {(p.field, p.code.value) for p in validate_row(row, EVENTS).problems} == expected, classifier

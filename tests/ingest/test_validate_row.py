@@ -51,6 +51,8 @@ GOOD: dict[FieldKind, list[Any]] = {
     K.LONGITUDE: ["4.5", 179.9],
     K.BOOLEAN: ["yes", True, "0"],
     K.LIST: ["importer;exporter", ["A Ltd", " B  Ltd "]],
+    K.ENTRY_LIST: ["A00:2250:0.12:270;B00 : 2520 : : 504", "380:INV-1", "VAT:::x", ":1:2:3", "A:-1", "A:1:2:3:4",
+                   "861:CO:77;;"],
 }
 HOSTILE: list[Any] = [
     None, "", "   ", "x" * 10_000, "\x00", "Acme\x07Ltd", "=SUM(A1)", "+x", "-1", "@x", "NaN", "inf", "-inf", "1e400",

@@ -10,12 +10,19 @@ from cintel.domain.records import RecordKind
 from tests.simulate.conftest import read
 
 
-def test_each_sea_bill_of_lading_has_one_manifest_line_with_the_same_containers(world: Path) -> None:
-    sea = read(world, RecordKind.DECLARATIONS).filter((pl.col("transport_mode") == "1") & (pl.col("item_no") == 1))
-    manifests = read(world, RecordKind.MANIFESTS)
+def test_each_sea_bill_of_lading_has_one_manifest_line_with_the_containers_of_all_its_items(world: Path) -> None:
+    sea = (read(world, RecordKind.DECLARATIONS).filter(pl.col("transport_mode") == "1")
+           .group_by("bl_number").agg(pl.col("container_numbers").str.split(";").explode().unique().sort()))
+    manifests = read(world, RecordKind.MANIFESTS).with_columns(pl.col("container_numbers").str.split(";").list.sort())
     joined = sea.join(manifests, on="bl_number", suffix="_m")
     assert joined.height == sea.height == manifests.height
     assert (joined["container_numbers"] == joined["container_numbers_m"]).all()
+
+
+def test_items_of_one_declaration_may_travel_in_different_containers(world: Path) -> None:
+    items = read(world, RecordKind.DECLARATIONS).filter(pl.col("container_numbers").is_not_null())
+    differing = items.group_by("declaration_id").agg(pl.col("container_numbers").n_unique().alias("n"))
+    assert differing.filter(pl.col("n") > 1).height > 0
 
 
 def test_container_events_run_gate_in_load_discharge_gate_out_in_time_order(world: Path) -> None:
@@ -32,7 +39,7 @@ def test_transshipped_containers_are_discharged_and_reloaded_at_the_hub(world: P
                                                       & (pl.col("item_no") == 1))
     assert sea.height > 0
     row = sea.row(0, named=True)
-    box = row["container_numbers"].split(";")[0]
+    box = row["container_numbers"].split(";")[0]  # item 1's first container
     events = read(world, RecordKind.EVENTS).filter((pl.col("container_number") == box)
                                                    & (pl.col("bl_number") == row["bl_number"])
                                                    & (pl.col("locode") == row["transshipment_ports"]))

@@ -52,7 +52,8 @@ def resolve(
     emit(as_json, report.to_dict(), lambda: out.print(
         f"{report.mode} resolution with {report.model_id}: {report.records:,} party records "
         f"({report.new_records:,} new), {report.pairs_scored:,} pairs scored, {report.entities:,} entities "
-        f"({report.multi_record_entities:,} joining several records) in {report.seconds:.1f} s", highlight=False))
+        f"({report.multi_record_entities:,} joining several records) in {report.seconds:.1f} s\n"
+        f"evidence: {report.evidence}", highlight=False))
 
 
 @entities_app.command("show")
@@ -165,25 +166,65 @@ def screen_cmd(
 
 @watchlist_app.command("import")
 def watchlist_import(
-    path: Annotated[Path, typer.Argument(help="The list: FtM / OpenSanctions JSON lines, or a watchlist CSV.")],
+    path: Annotated[Path, typer.Argument(help="The list: FtM / OpenSanctions JSON lines (export or delta file), "
+                                         "or a watchlist CSV / JSON lines / Parquet file.")],
     file_format: Annotated[str | None, typer.Option("--format", help="ftm, csv, jsonl or parquet "
                                                     "(default: from the extension; FtM needs --format ftm).")] = None,
     list_name: Annotated[str | None, typer.Option("--list", help="The list's name (required for ftm).")] = None,
-    version: Annotated[str | None, typer.Option(help="The list's version or release date (ftm).")] = None,
-    as_json: JsonOpt = False,
+    version: Annotated[str | None, typer.Option(help="The release's version or date.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Apply a file already imported under this list again.")
+                     ] = False,
+    user: AsOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Imports a watch list through the ingest pipeline (bad entries go to quarantine)."""
-    from cintel.domain.records import RecordKind
-    from cintel.ingest.pipeline import ingest_file
-    from cintel.ingest.readers import ReadOptions
+    """Imports a release of a watch list: it replaces the list (entries added, changed, delisted; hits on
+    delisted entries closed); a delta file (ADD/MOD/DEL) amends it. Bad lines go to quarantine."""
+    from cintel.entities.watchlists import import_release
 
     if file_format == "ftm" and not list_name:
         raise UserError("an FtM export needs --list NAME")
-    options = ReadOptions(kind=RecordKind.WATCHLIST, list_name=list_name, list_version=version)
-    report = ingest_file(open_engine(), path, file_format=file_format, options=options).to_dict()
-    emit(as_json, report, lambda: out.print(
-        f"{path}: {report['rows_read']:,} entries read = stored {report['rows_stored']:,} + duplicate "
-        f"{report['rows_duplicate']:,} + quarantined {report['rows_quarantined']:,}", highlight=False))
+    report = import_release(open_engine(), _ctx(user, "watch-list import"), path, list_name=list_name,
+                            version=version, file_format=file_format, force=force)
+    payload = report.to_dict()
+
+    def human() -> None:
+        if report.status == "skipped":
+            out.print(f"{path}: {report.message}", highlight=False)
+            return
+        others = ", ".join(f"{n} {c['context'] + c['skipped']:,}" for n, c in sorted(report.schemata.items()))
+        out.print(f"{path}: {report.mode} release {report.version or report.release_id} of {report.list_name}: "
+                  f"{report.entries:,} entries listed (added {report.added:,}, changed {report.changed:,}, "
+                  f"unchanged {report.unchanged:,}, delisted {report.delisted:,}); {report.lines:,} lines = "
+                  f"blank {report.blank:,} + quarantined {report.quarantined + report.invalid:,} + "
+                  + (f"operations {report.operations:,} + unknown DEL {report.unknown_deletes:,}"
+                     if report.mode == "delta" else
+                     f"entries {report.added + report.changed + report.unchanged:,} + non-target parties "
+                     f"{report.non_targets_context:,} kept as context / {report.non_targets_skipped:,} skipped"
+                     + (f" + other schemata ({others})" if others else ""))
+                  + f"; {report.hits_closed:,} open hits closed", highlight=False)
+    emit(as_json, payload, human)
+
+
+@watchlist_app.command("releases")
+def watchlist_releases_cmd(list_name: Annotated[str | None, typer.Option("--list", help="One list only.")] = None,
+                           user: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Lists the releases imported, newest first, with what each added, changed and delisted."""
+    from cintel.entities.watchlists import list_releases
+
+    rows = _rows(list_releases(open_engine(), _ctx(user, "watch-list review"), list_name))
+    emit(as_json, rows, lambda: table(rows, ["id", "list_name", "version", "mode", "entries", "added", "changed",
+                                             "unchanged", "delisted", "quarantined", "hits_closed", "imported_at"],
+                                      "releases"))
+
+
+@watchlist_app.command("delisted")
+def watchlist_delisted_cmd(list_name: Annotated[str | None, typer.Option("--list", help="One list only.")] = None,
+                           user: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Lists the entries releases delisted, with the date and the release."""
+    from cintel.entities.watchlists import delistings
+
+    rows = _rows(delistings(open_engine(), _ctx(user, "watch-list review"), list_name))
+    emit(as_json, rows, lambda: table(rows, ["list_name", "entry_id", "name", "delisted_on", "version",
+                                             "relisted_in_release"], "delisted entries"))
 
 
 @watchlist_app.command("hits")

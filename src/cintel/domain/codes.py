@@ -80,7 +80,10 @@ class PartyRole(CodeList):
     CARRIER = ("carrier", "Carrier")
     NOTIFY = ("notify", "Notify party of the bill of lading")
     SHIPPER = ("shipper", "Shipper on the bill of lading")
-    CONSIGNEE = ("consignee", "Consignee on the bill of lading")
+    CONSIGNEE = ("consignee", "Consignee of a declaration or a bill of lading")
+    REPRESENTATIVE = ("representative", "Agent or customs representative lodging for the declarant")
+    SELLER = ("seller", "Seller of the goods")
+    BUYER = ("buyer", "Buyer of the goods")
     REGISTERED = ("registered", "The party's own entry in the trader register")
     DIRECTOR = ("director", "Director of a registered company")
     PAYER = ("payer", "Payer of a financial transaction")
@@ -109,6 +112,32 @@ class EventType(CodeList):
     DEPARTURE = ("DEPA", "Vessel departed a port")
     ARRIVAL = ("ARRI", "Vessel arrived at a port")
     POSITION = ("POSN", "Vessel position report (AIS)")
+    INSPECTED = ("INSP", "Container inspected")
+    CUSTOMS_SELECTED = ("CUSS", "Container selected for a customs check")
+    CUSTOMS_INSPECTED = ("CUSI", "Container inspected by customs")
+    CUSTOMS_RELEASED = ("CUSR", "Container released by customs")
+    PICK_UP = ("PICK", "Container picked up (inland)")
+    DROP_OFF = ("DROP", "Container dropped off (inland)")
+    REMOVED = ("RMVD", "Container removed from a vessel before its destination (DCSA)")
+    RESEALED = ("RSEA", "Container resealed")
+    # DCSA shipment events: the state of a booking or transport document, no container or vessel of their own.
+    RECEIVED = ("RECE", "Shipment document received")
+    DRAFTED = ("DRFT", "Shipment document drafted")
+    PENDING_APPROVAL = ("PENA", "Shipment document pending approval")
+    PENDING_UPDATE = ("PENU", "Shipment document pending an update")
+    PENDING_CONFIRMATION = ("PENC", "Booking pending confirmation")
+    CONFIRMED = ("CONF", "Booking confirmed")
+    REJECTED = ("REJE", "Shipment document rejected")
+    APPROVED = ("APPR", "Shipment document approved")
+    ISSUED = ("ISSU", "Transport document issued")
+    SURRENDERED = ("SURR", "Transport document surrendered")
+    SUBMITTED = ("SUBM", "Shipment document submitted")
+    VOIDED = ("VOID", "Shipment document voided")
+    REQUESTED = ("REQS", "Booking requested")
+    COMPLETED = ("CMPL", "Booking completed")
+    CANCELLED = ("CANC", "Booking cancelled")
+    ON_HOLD = ("HOLD", "Shipment on hold")
+    RELEASED = ("RELS", "Shipment released")
 
 
 class SourceReliability(CodeList):
@@ -222,3 +251,26 @@ class CaseEventKind(CodeList):
     EVIDENCE = ("evidence", "Evidence was added")
     STATUS = ("status", "The status changed")
     ASSIGNED = ("assigned", "The case was assigned to someone")
+
+
+class EventClassifier(CodeList):
+    """DCSA event classifier: whether an event happened or is only foreseen. Only ACT has happened."""
+
+    PLANNED = ("PLN", "Planned: the schedule says it will happen")
+    ESTIMATED = ("EST", "Estimated: the carrier's current forecast")
+    ACTUAL = ("ACT", "Actual: it happened")
+
+
+class EventCategory(CodeList):
+    """DCSA event type: what an event is about."""
+
+    SHIPMENT = ("SHIPMENT", "A booking or transport document changed state")
+    TRANSPORT = ("TRANSPORT", "A vessel (or other means of transport) arrived or departed")
+    EQUIPMENT = ("EQUIPMENT", "A container was moved or handled")
+
+
+class EmptyIndicator(CodeList):
+    """DCSA empty indicator of a container at an equipment event."""
+
+    LADEN = ("LADEN", "The container holds cargo")
+    EMPTY = ("EMPTY", "The container is empty")

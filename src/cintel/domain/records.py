@@ -17,7 +17,10 @@ from cintel.domain.codes import (
     Channel,
     CodeList,
     DeclarationType,
+    EmptyIndicator,
     EntityType,
+    EventCategory,
+    EventClassifier,
     EventType,
     HandlingCode,
     Incoterm,
@@ -57,6 +60,7 @@ class FieldKind(StrEnum):
     LONGITUDE = "longitude"
     BOOLEAN = "boolean"
     LIST = "list"  # ';'-separated free values (aliases, subject names)
+    ENTRY_LIST = "entry_list"  # ';'-separated entries of ':'-separated parts (Field.parts), e.g. duties
 
 
 class Level(StrEnum):
@@ -78,6 +82,12 @@ class Field:
     # Earliest plausible date; None means the store-wide setting (min_date). Dates of birth and
     # company registrations legitimately reach further back than any trade record.
     earliest: date | None = None
+    # ENTRY_LIST only: the parts of each entry, in order, and which of them are amounts (DECIMAL).
+    parts: tuple[str, ...] = ()
+    numeric_parts: tuple[str, ...] = ()
+    # A date or time that may lie in the future when another field of the record has one of these values
+    # (a planned or estimated event): (field, values).
+    future_when: tuple[str, tuple[str, ...]] | None = None
 
 
 class RecordKind(StrEnum):
@@ -123,6 +133,9 @@ class RecordFormat:
         return [f for f in self.fields if f.level is Level.ITEM]
 
 
+DOCUMENT_PARTS = ("type", "reference")
+DUTY_PARTS = ("type", "base", "rate", "amount")
+
 K = FieldKind
 I = Level.ITEM  # noqa: E741  (short alias keeps the tables below readable)
 
@@ -146,10 +159,11 @@ DECLARATIONS = RecordFormat(
         Field("declaration_type", K.CODE, "IM, EX or TR", codes=DeclarationType),
         Field("office_code", K.ID, "Customs office of lodgement", max_length=16),
         Field("importer_id", K.ID, "Importer's trader identifier (EORI, TIN)", nullable=True, max_length=64),
-        Field("importer_name", K.NAME, "Importer's name as declared"),
+        Field("importer_name", K.NAME, "Importer's name as declared (a declaration names its importer by "
+              "importer_id, importer_name or both)", nullable=True),
         Field("importer_country", K.COUNTRY, "Importer's country"),
-        Field("exporter_name", K.NAME, "Exporter's name as declared"),
-        Field("exporter_country", K.COUNTRY, "Exporter's country"),
+        Field("exporter_name", K.NAME, "Exporter's (consignor's) name as declared", nullable=True),
+        Field("exporter_country", K.COUNTRY, "Exporter's country", nullable=True),
         Field("declarant_id", K.ID, "Declarant or customs broker identifier", nullable=True, max_length=64),
         Field("country_of_origin", K.COUNTRY, "Country of origin of the goods", level=I),
         Field("country_of_dispatch", K.COUNTRY, "Country the goods were dispatched from"),
@@ -157,8 +171,9 @@ DECLARATIONS = RecordFormat(
         Field("port_of_discharge", K.LOCODE, "UN/LOCODE where goods were discharged", nullable=True),
         Field("transport_mode", K.CODE, "Mode of transport at the border (1 sea ... 5 post)", codes=TransportMode),
         Field("vessel_imo", K.IMO, "IMO number of the vessel (sea only)", nullable=True),
-        Field("container_numbers", K.CONTAINER_LIST, "ISO 6346 container numbers, ';'-separated", nullable=True,
-              max_length=4096),
+        Field("container_numbers", K.CONTAINER_LIST, "ISO 6346 numbers of the containers the item travels in, "
+              "';'-separated (UCC DE 19 07, SAD box 31); the declaration's containers are the union of its items'",
+              nullable=True, max_length=4096, level=I),
         Field("hs_code", K.HS_CODE, "Commodity code, 6 to 10 digits", level=I),
         Field("goods_description", K.TEXT, "Description of the goods", max_length=4096, level=I),
         Field("quantity", K.DECIMAL, "Supplementary quantity", nullable=True, level=I),
@@ -175,6 +190,41 @@ DECLARATIONS = RecordFormat(
         _opt("voyage", K.ID, "Voyage number", max_length=32),
         _opt("transshipment_ports", K.LOCODE_LIST, "UN/LOCODEs of transshipment, ';'-separated", max_length=512),
         _opt("bl_number", K.ID, "Bill of lading / air waybill number", max_length=64),
+        _opt("country_of_destination", K.COUNTRY, "Country of destination of the goods (UCC DE 5/8)"),
+        _opt("total_packages", K.INTEGER, "Total number of packages of the declaration (UCC DE 6/18)"),
+        _opt("documents", K.ENTRY_LIST, "Documents produced for the whole declaration, 'TYPE:REFERENCE' entries, "
+             "';'-separated (UNCL 1001 or national codes: 380 invoice, 861 certificate of origin, 911 licence)",
+             max_length=4096, parts=DOCUMENT_PARTS),
+        _opt("representative_id", K.ID, "Agent or customs representative's identifier (UCC DE 3/20)", max_length=64),
+        _opt("representative_name", K.NAME, "Agent or customs representative's name (UCC DE 3/19)"),
+        _opt("consignee_id", K.ID, "Consignee's identifier (UCC DE 3/10)", max_length=64),
+        _opt("consignee_name", K.NAME, "Consignee's name (UCC DE 3/9)"),
+        _opt("consignee_country", K.COUNTRY, "Consignee's country"),
+        _opt("seller_id", K.ID, "Seller's identifier (UCC DE 3/25)", max_length=64),
+        _opt("seller_name", K.NAME, "Seller's name (UCC DE 3/24)"),
+        _opt("seller_country", K.COUNTRY, "Seller's country"),
+        _opt("buyer_id", K.ID, "Buyer's identifier (UCC DE 3/27)", max_length=64),
+        _opt("buyer_name", K.NAME, "Buyer's name (UCC DE 3/26)"),
+        _opt("buyer_country", K.COUNTRY, "Buyer's country"),
+        _opt("procedure_code", K.ID, "Requested customs procedure (UCC DE 1/10, first two digits, e.g. 40 release "
+             "for free circulation, 42 with VAT-exempt onward supply; or the national code)", max_length=8, level=I),
+        _opt("previous_procedure", K.ID, "Previous customs procedure (UCC DE 1/10, last two digits, e.g. 00 none, "
+             "71 customs warehousing)", max_length=8, level=I),
+        _opt("preference_code", K.ID, "Tariff preference claimed (UCC DE 4/17: 100 none, 2xx GSP, 3xx preferential "
+             "agreement; or the national code)", max_length=8, level=I),
+        _opt("duties", K.ENTRY_LIST, "Duties and taxes assessed on the item, 'TYPE:BASE:RATE:AMOUNT' entries, "
+             "';'-separated, parts may be empty (e.g. 'A00:2250:0.12:270;B00:2520::504')", max_length=4096,
+             level=I, parts=DUTY_PARTS, numeric_parts=("base", "rate", "amount")),
+        _opt("item_documents", K.ENTRY_LIST, "Documents and certificates produced for the item, 'TYPE:REFERENCE' "
+             "entries, ';'-separated (e.g. '861:CO-2025-0042;N935:INV-77')", max_length=4096, level=I,
+             parts=DOCUMENT_PARTS),
+        _opt("packages", K.INTEGER, "Number of packages of the item (UCC DE 6/10)", level=I),
+        _opt("package_kind", K.ID, "Kind of packages, UN/ECE Rec. 21 code (CT carton, PK package, BX box)",
+             max_length=8, level=I),
+        _opt("package_marks", K.TEXT, "Shipping marks of the item's packages (UCC DE 6/11)", max_length=1024,
+             level=I),
+        _opt("warehouse_id", K.ID, "Warehouse (keeper) the goods are stored in, by identifier", max_length=64,
+             level=I),
     ),
 )
 
@@ -237,7 +287,9 @@ EVENTS = RecordFormat(
     fields=(
         Field("event_id", K.ID, "Unique event identifier", max_length=64),
         Field("event_type", K.CODE, "DCSA event code", codes=EventType),
-        Field("event_time", K.DATETIME, "When the event happened (ISO 8601, UTC if no offset)"),
+        Field("event_time", K.DATETIME, "When the event happened, or is planned or estimated to happen (ISO 8601, "
+              "UTC if no offset); only a planned or estimated event may lie in the future",
+              future_when=("event_classifier", ("PLN", "EST"))),
         Field("container_number", K.CONTAINER, "Container (equipment events)", nullable=True),
         Field("vessel_imo", K.IMO, "Vessel (transport events, positions)", nullable=True),
         Field("locode", K.LOCODE, "UN/LOCODE of the place", nullable=True),
@@ -245,6 +297,15 @@ EVENTS = RecordFormat(
         _opt("longitude", K.LONGITUDE, "WGS84 longitude"),
         _opt("bl_number", K.ID, "Bill of lading the event relates to", max_length=64),
         _opt("voyage", K.ID, "Voyage number", max_length=32),
+        # Empty when the source does not say: unknown, never taken for ACT. Only ACT events have happened.
+        _opt("event_classifier", K.CODE, "PLN planned, EST estimated or ACT actual; empty if the source does not "
+             "say (unknown, not taken as actual)", codes=EventClassifier),
+        _opt("event_category", K.CODE, "DCSA event type: SHIPMENT, TRANSPORT or EQUIPMENT", codes=EventCategory),
+        _opt("empty_indicator", K.CODE, "LADEN or EMPTY (equipment events)", codes=EmptyIndicator),
+        _opt("facility_code", K.ID, "SMDG or BIC code of the terminal or depot", max_length=16),
+        _opt("retracted_event_id", K.ID, "The earlier event this one retracts", max_length=64),
+        _opt("document_reference", K.ENTRY_LIST, "Documents the event relates to, 'TYPE:REFERENCE' entries, "
+             "';'-separated (DCSA BKG booking, TRD transport document)", max_length=1024, parts=DOCUMENT_PARTS),
     ),
 )
 
@@ -321,9 +382,18 @@ WATCHLIST = RecordFormat(
         _opt("birth_date", K.DATE, "Date of birth (persons)", earliest=date(1900, 1, 1)),
         _opt("imo", K.IMO, "IMO number (vessels)"),
         _opt("identifiers", K.LIST, "Registration or tax numbers, ';'-separated", max_length=2048),
-        _opt("program", K.TEXT, "Programme or reason for listing", max_length=1024),
-        _opt("listed_on", K.DATE, "Date of listing"),
+        _opt("program", K.TEXT, "Sanctions programme(s) the entry is listed under, ';'-separated", max_length=1024),
+        _opt("listed_on", K.DATE, "Date of listing (the earliest listing or start date of its sanctions)",
+             earliest=date(1900, 1, 1)),
         _opt("list_version", K.ID, "Version or date of the list release", max_length=64),
+        _opt("authority", K.TEXT, "Authority that listed the entry (e.g. 'Office of Foreign Assets Control'), "
+             "';'-separated", max_length=1024),
+        _opt("listed_until", K.ID, "End date of the listing, YYYY-MM-DD (may lie in the future); empty while "
+             "any of its sanctions is open-ended", max_length=10),
+        _opt("reason", K.TEXT, "Why the entry is listed, as the publisher states it", max_length=4096),
+        _opt("topics", K.LIST, "What the entry is listed for (FtM topics: sanction, debarment, wanted, ...), "
+             "';'-separated", max_length=512),
+        _opt("source_url", K.TEXT, "Where the publisher documents the listing", max_length=1024),
     ),
 )
 
@@ -368,9 +438,10 @@ class PartyMention:
     """Where a record kind names a party: the role, and which source column gives each attribute.
 
     Attributes are those entity resolution compares: name, country, tax_id, address, phone, email,
-    iban, imo. ``listed`` names a ';'-separated column holding several parties (directors, report
-    subjects); ``entity_type`` fixes the type where the role implies it, else the source's
-    ``entity_type`` column gives it, else it is unknown.
+    iban, imo; ``identifiers`` (filled from the ``identifiers`` columns) is every identifier given.
+    ``listed`` names a ';'-separated column holding several parties (directors, report subjects);
+    ``entity_type`` fixes the type where the role implies it, else the source's ``entity_type`` column
+    gives it, else it is unknown.
     """
 
     kind: RecordKind
@@ -379,12 +450,15 @@ class PartyMention:
     date: str
     entity_type: EntityType | None = None
     listed: str | None = None
+    # Every identifier column of the mention (tax_id first), each ';'-separated: screening matches a
+    # listed identifier against all of them (a register's VAT and EORI numbers, a list's INN or IMO).
+    identifiers: tuple[str, ...] = ()
 
 
 PARTY_MENTIONS: tuple[PartyMention, ...] = (
     PartyMention(RecordKind.PARTIES, PartyRole.REGISTERED,
                  {"name": "name", "country": "country", "tax_id": "party_id", "address": "address", "phone": "phone",
-                  "email": "email", "iban": "iban"}, "registered_on"),
+                  "email": "email", "iban": "iban"}, "registered_on", identifiers=("party_id", "eori", "vat")),
     PartyMention(RecordKind.PARTIES, PartyRole.DIRECTOR, {"country": "country"}, "registered_on",
                  EntityType.PERSON, listed="directors"),
     PartyMention(RecordKind.DECLARATIONS, PartyRole.IMPORTER,
@@ -393,6 +467,15 @@ PARTY_MENTIONS: tuple[PartyMention, ...] = (
     PartyMention(RecordKind.DECLARATIONS, PartyRole.EXPORTER,
                  {"tax_id": "exporter_id", "name": "exporter_name", "country": "exporter_country"}, "declaration_date"),
     PartyMention(RecordKind.DECLARATIONS, PartyRole.DECLARANT, {"tax_id": "declarant_id"}, "declaration_date"),
+    PartyMention(RecordKind.DECLARATIONS, PartyRole.REPRESENTATIVE,
+                 {"tax_id": "representative_id", "name": "representative_name"}, "declaration_date"),
+    PartyMention(RecordKind.DECLARATIONS, PartyRole.CONSIGNEE,
+                 {"tax_id": "consignee_id", "name": "consignee_name", "country": "consignee_country"},
+                 "declaration_date"),
+    PartyMention(RecordKind.DECLARATIONS, PartyRole.SELLER,
+                 {"tax_id": "seller_id", "name": "seller_name", "country": "seller_country"}, "declaration_date"),
+    PartyMention(RecordKind.DECLARATIONS, PartyRole.BUYER,
+                 {"tax_id": "buyer_id", "name": "buyer_name", "country": "buyer_country"}, "declaration_date"),
     PartyMention(RecordKind.DECLARATIONS, PartyRole.VESSEL, {"imo": "vessel_imo"}, "declaration_date",
                  EntityType.VESSEL),
     PartyMention(RecordKind.MANIFESTS, PartyRole.SHIPPER, {"name": "shipper_name", "country": "shipper_country"},
@@ -409,6 +492,8 @@ PARTY_MENTIONS: tuple[PartyMention, ...] = (
                  {"name": "payee_name", "iban": "payee_account", "country": "payee_country"}, "record_date"),
     PartyMention(RecordKind.INTEL_REPORTS, PartyRole.SUBJECT, {}, "report_date", listed="subject_entities"),
     PartyMention(RecordKind.WATCHLIST, PartyRole.LISTED,
-                 {"name": "name", "country": "country", "tax_id": "identifiers", "imo": "imo"}, "listed_on"),
+                 {"name": "name", "country": "country", "tax_id": "identifiers", "imo": "imo"}, "listed_on",
+                 identifiers=("identifiers",)),
 )
-PARTY_ATTRIBUTES = ("name", "country", "tax_id", "address", "phone", "email", "iban", "imo")
+PARTY_ATTRIBUTES = ("name", "country", "tax_id", "address", "phone", "email", "iban", "imo", "identifiers")
+"""What a party record holds; ``identifiers`` is every identifier the mention gives, ';'-joined, sorted."""

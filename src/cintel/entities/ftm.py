@@ -1,180 +1,216 @@
-"""Import FollowTheMoney / OpenSanctions JSON-lines exports as WATCHLIST rows.
+"""FollowTheMoney / OpenSanctions exports read line by line: entities, delta operations, bad lines.
 
-Each line of an export is one FtM entity ``{"id", "schema", "properties": {...}, "datasets",
-"first_seen", "last_change", ...}``. Schemas are resolved with the ``followthemoney`` model:
-anything that ``is_a("LegalEntity")`` (Person, Company, Organization, PublicBody, ...) and Vessel
-become watch-list entries; other schemas (Sanction, Address, Ownership, ...) carry no name to screen
-and are skipped and counted. A line that cannot be used (bad JSON, no id or schema, an unknown
-schema, no name) becomes an ``FtmProblem`` with its line number; reading never raises on content.
-
-Mapping (first value wins where one value is kept):
-
-* name = first ``name``; aliases = other names + ``alias`` + ``weakAlias`` + ``previousName``
-* entity_type = person / vessel / company (every other legal entity)
-* country = first of ``country``, ``jurisdiction``, ``nationality``, ``flag`` (ISO alpha-2, upper case)
-* birth_date = ``birthDate`` when it is a full ``YYYY-MM-DD`` date (partial dates are left empty)
-* imo = ``imoNumber``; identifiers = registration, tax, id, INN, OGRN, LEI, VAT, RIC ... numbers
-* program = ``program``, else ``topics``, else ``notes`` (cut to 1,024 characters)
-* listed_on = date part of the first ``createdAt``, else ``first_seen``; entry_id = ``id``
+Each line of an export is one FtM entity ``{"id", "schema", "properties": {...}, "target", "datasets",
+"referents", "first_seen", "last_change", ...}``; each line of an OpenSanctions *delta* file is one
+operation ``{"op": "ADD" | "MOD" | "DEL", "entity": {...}}``. Reading (``read_export``) never raises on
+content: a line that cannot be used (bad JSON, no id or schema, a schema FtM does not know, an unknown
+operation, an id given twice) becomes an ``FtmProblem`` with its line number and raw text. Property
+values are cut to ``MAX_VALUE_CHARS`` and control characters removed, so a hostile line costs little.
+Which entities become entries is `cintel.entities.ftm_targets`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-import polars as pl
 from followthemoney import model
-
-from cintel.domain.records import WATCHLIST
 
 log = logging.getLogger(__name__)
 
-WATCHLIST_COLUMNS = [f.name for f in WATCHLIST.fields]
-_NAME_PROPS = ("name", "alias", "weakAlias", "previousName")
-_COUNTRY_PROPS = ("country", "jurisdiction", "nationality", "flag")
-IDENTIFIER_PROPS = ("registrationNumber", "taxNumber", "idNumber", "innCode", "ogrnCode", "leiCode", "vatCode",
-                    "ricCode", "okpoCode", "uscCode", "kppCode", "swiftBic", "dunsCode", "passportNumber")
-_FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
-# Longest value kept from a property; list exports hold the odd megabyte of notes.
-_MAX_VALUE_CHARS = {"name": 1024, "aliases": 8192, "identifiers": 2048, "program": 1024}
+DELTA_OPS = frozenset({"ADD", "MOD", "DEL"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Longest single property value kept; exports hold the odd megabyte of notes.
+MAX_VALUE_CHARS = 4096
+MAX_VALUES = 500  # values kept per property
+MAX_RAW_CHARS = 20_000  # raw text of a bad line kept for the quarantine
 
 
 @dataclass(frozen=True)
 class FtmProblem:
-    """A line of an FtM export that could not become a watch-list entry."""
+    """A line of an FtM export that could not be used."""
 
     line: int  # 1-based line number in the file
-    code: str  # bad_json, not_an_entity, missing_id, missing_schema, unknown_schema, missing_name
+    code: str  # bad_json, not_an_entity, missing_id, missing_schema, unknown_schema, missing_name, ...
     message: str
+    raw: str = ""
 
 
-def _values(props: dict[str, Any], name: str) -> list[str]:
-    raw = props.get(name)
-    if raw is None:
-        return []
-    items = raw if isinstance(raw, list) else [raw]
-    return [str(v).strip() for v in items if isinstance(v, str | int | float) and str(v).strip()]
+@dataclass(frozen=True)
+class Operation:
+    """One line of a delta file: ADD or MOD carries the entity, DEL at least its id."""
+
+    line: int
+    op: str
+    entity_id: str
+    entity: dict[str, Any] | None
 
 
-def _first(props: dict[str, Any], names: Iterable[str]) -> str | None:
-    for name in names:
-        values = _values(props, name)
-        if values:
-            return values[0]
-    return None
+@dataclass
+class FtmExport:
+    """An export as read: its entities (full release) or operations (delta file), and its bad lines."""
+
+    lines: int = 0
+    blank: int = 0
+    entities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    line_of: dict[str, int] = field(default_factory=dict)
+    operations: list[Operation] = field(default_factory=list)
+    problems: list[FtmProblem] = field(default_factory=list)
+    delta: bool = False
+
+    @property
+    def datasets(self) -> list[str]:
+        """The publisher's dataset names the entities say they come from."""
+        seen: Counter[str] = Counter()
+        for entity in self.entities.values():
+            seen.update(str(d) for d in entity.get("datasets") or () if isinstance(d, str))
+        for op in self.operations:
+            if op.entity:
+                seen.update(str(d) for d in op.entity.get("datasets") or () if isinstance(d, str))
+        return sorted(seen)
 
 
-def _country(props: dict[str, Any]) -> str | None:
-    for name in _COUNTRY_PROPS:
-        for value in _values(props, name):
-            # FtM uses lower-case ISO codes and a few longer territory codes ("gb-sct"); keep alpha-2.
-            if len(value) == 2 and value.isascii() and value.isalpha():
-                return value.upper()
-    return None
+
+def printable_raw(text: str) -> str:
+    return text[:MAX_RAW_CHARS]
 
 
-def _full_date(value: str | None) -> str | None:
-    match = _FULL_DATE.match(value) if value else None
-    return match.group(0) if match else None
-
-
-def _joined(values: list[str], limit: int) -> str | None:
-    out: list[str] = []
-    for v in values:
-        v = v.replace(";", ",")  # ';' separates list items in WATCHLIST columns
-        if v not in out:
-            out.append(v)
-    text = ";".join(out)[:limit]
+def _clean_value(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    text = _CONTROL.sub(" ", str(value)).strip()[:MAX_VALUE_CHARS]
     return text or None
 
 
-def entity_row(entity: dict[str, Any], *, list_name: str, list_version: str | None) -> dict[str, str | None] | None:
-    """One WATCHLIST row from a decoded FtM entity of a matchable schema; None if it has no name."""
-    props = entity.get("properties")
-    props = props if isinstance(props, dict) else {}
-    schema = model.get(str(entity.get("schema")))
-    names = [n for p in _NAME_PROPS for n in _values(props, p)]
-    if not names:
-        return None
-    kind = "person" if schema is not None and schema.is_a("Person") else (
-        "vessel" if schema is not None and schema.is_a("Vessel") else "company")
-    program = _first(props, ("program", "topics", "notes"))
-    listed = _first(props, ("createdAt",)) or (str(entity["first_seen"]) if entity.get("first_seen") else None)
-    return {
-        "list_name": list_name, "entry_id": str(entity["id"])[:128], "name": names[0][:_MAX_VALUE_CHARS["name"]],
-        "entity_type": kind,
-        "aliases": _joined([n for n in names[1:] if n != names[0]], _MAX_VALUE_CHARS["aliases"]),
-        "country": _country(props), "birth_date": _full_date(_first(props, ("birthDate",))),
-        "imo": _first(props, ("imoNumber",)),
-        "identifiers": _joined([v for p in IDENTIFIER_PROPS for v in _values(props, p)],
-                               _MAX_VALUE_CHARS["identifiers"]),
-        "program": program[:_MAX_VALUE_CHARS["program"]] if program else None,
-        "listed_on": _full_date(listed), "list_version": list_version,
-    }
+def clean_entity(raw: dict[str, Any]) -> dict[str, Any]:
+    """The entity with its properties reduced to lists of short clean strings (huge values are cut)."""
+    props = raw.get("properties")
+    clean: dict[str, list[str]] = {}
+    if isinstance(props, dict):
+        for name, values in list(props.items())[:500]:
+            items = values if isinstance(values, list) else [values]
+            kept = [v for v in (_clean_value(x) for x in items[:MAX_VALUES]) if v]
+            if kept and isinstance(name, str):
+                clean[name[:64]] = kept
+    out: dict[str, Any] = {"id": str(raw["id"])[:128], "schema": str(raw["schema"])[:64], "properties": clean}
+    if isinstance(raw.get("target"), bool):
+        out["target"] = raw["target"]
+    for key in ("caption", "first_seen", "last_change"):
+        value = _clean_value(raw.get(key))
+        if value:
+            out[key] = value[:256]
+    referents = raw.get("referents")
+    if isinstance(referents, list):
+        out["referents"] = [r[:128] for r in referents[:1000] if isinstance(r, str) and r]
+    datasets = raw.get("datasets")
+    if isinstance(datasets, list):
+        out["datasets"] = [d[:128] for d in datasets[:50] if isinstance(d, str)]
+    return out
 
 
-def _matchable(schema_name: str) -> bool | None:
-    """True for legal entities and vessels, False for other schemas, None for a schema FtM does not know."""
-    schema = model.get(schema_name)
-    if schema is None:
-        return None
-    return schema.is_a("LegalEntity") or schema.is_a("Vessel")
+def _entity_problem(entity: object, number: int, raw: str) -> FtmProblem | None:
+    if not isinstance(entity, dict):
+        return FtmProblem(number, "not_an_entity", f"line {number} is JSON but not an entity object", raw)
+    if not entity.get("id") or not isinstance(entity["id"], str | int) or isinstance(entity["id"], bool):
+        return FtmProblem(number, "missing_id", f"line {number}: entity has no id", raw)
+    if not entity.get("schema") or not isinstance(entity["schema"], str):
+        return FtmProblem(number, "missing_schema", f"line {number}: entity {str(entity['id'])[:80]} has no schema",
+                          raw)
+    if model.get(entity["schema"]) is None:
+        return FtmProblem(number, "unknown_schema", f"line {number}: schema {entity['schema'][:80]!r} is not a "
+                          "FollowTheMoney schema", raw)
+    return None
 
 
-def parse_line(line: str | bytes, number: int, *, list_name: str,
-               list_version: str | None) -> tuple[dict[str, str | None] | None, FtmProblem | None, bool]:
-    """(row, problem, skipped) for one line; exactly one of them is set unless the line is blank."""
+def parse_line(line: str | bytes, number: int) -> FtmProblem | Operation | dict[str, Any] | None:
+    """One line: None if blank, else a clean entity, a delta operation or the problem that stops it."""
     text = line.strip() if isinstance(line, str) else line.strip().decode("utf-8", "replace")
     if not text:
-        return None, None, False
+        return None
+    raw = printable_raw(text)
     try:
-        entity = orjson.loads(text)
+        data = orjson.loads(text)
     except orjson.JSONDecodeError as err:
-        return None, FtmProblem(number, "bad_json", f"not valid JSON: {err}"[:300]), False
-    if not isinstance(entity, dict):
-        return None, FtmProblem(number, "not_an_entity", "line is JSON but not an object"), False
-    if not entity.get("id") or not isinstance(entity["id"], str | int):
-        return None, FtmProblem(number, "missing_id", "entity has no id"), False
-    if not entity.get("schema") or not isinstance(entity["schema"], str):
-        return None, FtmProblem(number, "missing_schema", f"entity {str(entity['id'])[:80]} has no schema"), False
-    matchable = _matchable(entity["schema"])
-    if matchable is None:
-        return None, FtmProblem(number, "unknown_schema",
-                                f"schema {entity['schema'][:80]!r} is not a FollowTheMoney schema"), False
-    if not matchable:
-        return None, None, True
-    row = entity_row(entity, list_name=list_name, list_version=list_version)
-    if row is None:
-        return None, FtmProblem(number, "missing_name", f"entity {str(entity['id'])[:80]} has no name"), False
-    return row, None, False
+        return FtmProblem(number, "bad_json", f"line {number} is not valid JSON: {err}"[:300], raw)
+    if isinstance(data, dict) and "op" in data and "schema" not in data:
+        op = str(data.get("op")).upper()[:16]
+        if op not in DELTA_OPS:
+            return FtmProblem(number, "unknown_op", f"line {number}: delta operation {op!r} is not ADD, MOD or DEL",
+                              raw)
+        entity = data.get("entity")
+        if op == "DEL":
+            ident = entity.get("id") if isinstance(entity, dict) else entity
+            if not isinstance(ident, str | int) or isinstance(ident, bool) or not str(ident).strip():
+                return FtmProblem(number, "missing_id", f"line {number}: DEL names no entity id", raw)
+            return Operation(number, op, str(ident)[:128], None)
+        problem = _entity_problem(entity, number, raw)
+        if problem is not None or not isinstance(entity, dict):
+            return problem
+        clean = clean_entity(entity)
+        return Operation(number, op, clean["id"], clean)
+    problem = _entity_problem(data, number, raw)
+    return problem if problem is not None else clean_entity(data)
 
 
-def read_ftm(path: Path, *, list_name: str, list_version: str | None) -> tuple[pl.DataFrame, list[FtmProblem]]:
-    """Read an FtM / OpenSanctions JSON-lines export into WATCHLIST rows, streaming line by line.
-
-    Returns the entries (columns exactly WATCHLIST's fields, all strings) and the problems found.
-    Entities of non-matchable schemas (sanctions, addresses, ownerships, ...) are skipped; how many
-    is logged.
-    """
-    rows: list[dict[str, str | None]] = []
-    problems: list[FtmProblem] = []
-    skipped = 0
+def read_export(path: Path) -> FtmExport:
+    """Read an FtM export or delta file line by line; a file mixes the two at its peril (see problems)."""
+    export = FtmExport()
+    kinds: Counter[str] = Counter()
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
-            row, problem, skip = parse_line(line, number, list_name=list_name, list_version=list_version)
-            if row is not None:
-                rows.append(row)
-            if problem is not None:
-                problems.append(problem)
-            skipped += skip
-    log.info("read %d entries from %s; %d entities of other schemas skipped; %d problems",
-             len(rows), path, skipped, len(problems))
-    schema = dict.fromkeys(WATCHLIST_COLUMNS, pl.String)
-    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
-    return frame, problems
+            export.lines = number
+            parsed = parse_line(line, number)
+            if parsed is None:
+                export.blank += 1
+            elif isinstance(parsed, FtmProblem):
+                export.problems.append(parsed)
+            elif isinstance(parsed, Operation):
+                kinds["delta"] += 1
+                export.operations.append(parsed)
+            else:
+                kinds["entity"] += 1
+                if parsed["id"] in export.entities:
+                    export.problems.append(FtmProblem(number, "duplicate_id", f"line {number}: entity {parsed['id']} "
+                                                      f"already given on line {export.line_of[parsed['id']]}",
+                                                      printable_raw(orjson.dumps(parsed).decode())))
+                    continue
+                export.entities[parsed["id"]] = parsed
+                export.line_of[parsed["id"]] = number
+    if kinds["delta"] and kinds["entity"]:
+        # One file is a release or a delta; the minority kind's lines cannot be applied.
+        export.delta = kinds["delta"] >= kinds["entity"]
+        if export.delta:
+            export.problems += [FtmProblem(export.line_of[i], "not_an_operation", f"line {export.line_of[i]}: a "
+                                "delta file holds operations ({\"op\": ..., \"entity\": ...}), not entities",
+                                printable_raw(orjson.dumps(e).decode())) for i, e in export.entities.items()]
+            export.entities, export.line_of = {}, {}
+        else:
+            export.problems += [FtmProblem(o.line, "not_an_entity", f"line {o.line}: a {o.op} operation in a file of "
+                                "entities", printable_raw(orjson.dumps({"op": o.op, "entity": o.entity or o.entity_id})
+                                                         .decode())) for o in export.operations]
+            export.operations = []
+    else:
+        export.delta = bool(kinds["delta"])
+    export.problems.sort(key=lambda p: p.line)
+    return export
+
+
+def apply_operations(state: Mapping[str, dict[str, Any]], operations: Iterable[Operation]
+                     ) -> tuple[dict[str, dict[str, Any]], list[Operation]]:
+    """The entities after a delta: ADD and MOD set an entity, DEL removes it. Returns the DELs of ids the
+    state does not hold (nothing to remove: counted, not an error)."""
+    out = dict(state)
+    unknown: list[Operation] = []
+    for op in operations:
+        if op.op == "DEL":
+            if out.pop(op.entity_id, None) is None:
+                unknown.append(op)
+        elif op.entity is not None:
+            out[op.entity_id] = op.entity
+    return out, unknown

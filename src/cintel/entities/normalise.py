@@ -401,3 +401,105 @@ def normalise_parties(frame: pl.DataFrame) -> pl.DataFrame:
     order = ["name_key", "name_core", "name_tokens", "name_phonetic", "address_key", "postcode", "phone_key",
              "email_key", "iban_key", "tax_id_key", "imo_key"]
     return frame.with_columns([out[c].alias(c) for c in order])
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution's comparison core: the name core with business words folded
+
+# Words that declarations abbreviate, translate or transliterate for one company, folded to one short
+# form for resolution (not for screening, whose part alignment handles abbreviations itself). "Elec."
+# stands for electrical and electronics alike, so both fold to "elec"; Turkish and Vietnamese business
+# words fold to the English ones that the same exporter's other declarations use.
+BUSINESS_WORDS: dict[str, str] = {
+    **dict.fromkeys(("electrical", "electric", "electronics", "electronic", "electr", "elect", "elec", "elektrik",
+                     "elektronik", "dien tu"), "elec"),
+    **dict.fromkeys(("technology", "technologies", "tech", "techn", "technik", "teknoloji", "cong nghe"), "tech"),
+    **dict.fromkeys(("international", "intl", "int l", "intern", "inter national", "uluslararasi"), "intl"),
+    **dict.fromkeys(("manufacturing", "manufacture", "manufacturer", "manufacturers", "mfg", "manuf", "mfrs"),
+                    "mfg"),
+    **dict.fromkeys(("industrial", "industry", "industries", "ind", "inds", "indus", "sanayi", "san", "cong nghiep"),
+                    "ind"),
+    **dict.fromkeys(("trading", "trade", "trdg", "treid", "treyd", "ticaret", "tic", "thuong mai", "handel",
+                     "handelsgesellschaft"), "trading"),
+    **dict.fromkeys(("machinery", "machine", "machines", "mach", "mchy", "makina", "maschinen"), "mach"),
+    **dict.fromkeys(("equipment", "equipments", "equip", "eqpt"), "equip"),
+    **dict.fromkeys(("products", "product", "prod", "prods"), "prod"),
+    **dict.fromkeys(("import and export", "import export", "imp and exp", "imp exp", "i e", "imp ex", "xuat nhap khau",
+                     "ithalat ihracat"), "imp exp"),
+    **dict.fromkeys(("group", "grp", "holding"), "group"),
+    **dict.fromkeys(("development", "dev", "devt"), "dev"),
+    **dict.fromkeys(("engineering", "engg", "eng", "engr"), "eng"),
+    **dict.fromkeys(("textile", "textiles", "tex", "tekstil", "det may"), "textile"),
+    **dict.fromkeys(("garment", "garments", "gmt", "may mac"), "garment"),
+    **dict.fromkeys(("chemical", "chemicals", "chem", "kimya"), "chem"),
+    **dict.fromkeys(("pharmaceutical", "pharmaceuticals", "pharma", "pharm"), "pharma"),
+    **dict.fromkeys(("enterprise", "enterprises", "ent"), "ent"),
+    **dict.fromkeys(("factory", "fty", "fabrika"), "factory"),
+    **dict.fromkeys(("logistics", "logistic", "lojistik"), "logistics"),
+    **dict.fromkeys(("plastic", "plastics", "plastik"), "plastic"),
+    **dict.fromkeys(("metal", "metals"), "metal"),
+    **dict.fromkeys(("appliance", "appliances", "appl"), "appliance"),
+    **dict.fromkeys(("and", "ve", "und", "et", "va", "the", "company", "limited", "cong ty", "tnhh", "co phan",
+                     "sti", "tbk", "gmbhcokg", "gmbh co kg", "cokg", "co kg", "kg", "pt", "ooo", "zao", "oao", "ao",
+                     "llc", "ltd", "co", "corp", "inc", "jsc"), ""),
+}
+_BUSINESS = _phrase_map(BUSINESS_WORDS)
+_NUMBER = re.compile(r"[0-9]+")
+
+
+def fold_core(core: str | None) -> str | None:
+    """A name core with business words in one form ("ningbo haitian elec appliance" for "Electrical
+    Appliance"), connectives and leftover legal words dropped, numbers split off their words ("no2" ->
+    "no 2"); the core itself if folding leaves nothing."""
+    if core is None:
+        return None
+    text = re.sub(r"([a-z])([0-9])", r"\1 \2", core)
+    text = re.sub(r"([0-9])([a-z])", r"\1 \2", text)
+    folded = _SPACES.sub(" ", _rewrite(text, _BUSINESS)).strip()
+    return folded or core
+
+
+def name_numbers(core: str | None) -> str | None:
+    """The numbers in a name core, sorted and space-joined ("no 2 garment factory" -> "2"); None if none."""
+    if core is None:
+        return None
+    numbers = sorted(set(_NUMBER.findall(core)))
+    return " ".join(numbers) or None
+
+
+# Words that tell a company's line of business, branch or unit: two names of one city that differ in
+# one of these ("Haitian Trading" / "Haitian Textile", "... Ningbo Branch") are two companies, however
+# alike the rest is. Folded forms (`fold_core`) plus the common lines declarations name; compounds ending
+# in a line word ("kunststofftechnik", "metallbau") count too. A city or a stem word is not one of them:
+# a record that drops the city is still the same company.
+LINE_WORDS: frozenset[str] = frozenset({
+    "elec", "tech", "mfg", "ind", "trading", "mach", "equip", "prod", "imp", "exp", "eng", "textile", "garment",
+    "chem", "pharma", "logistics", "plastic", "metal", "appliance", "hardware", "furniture", "furnitures", "lighting", "steel",
+    "precision", "food", "foods", "foodstuff", "gida", "auto", "automotive", "otomotiv", "mobilya", "export",
+    "exports", "eksport", "overseas", "impex", "works", "building", "materials", "spare", "parts", "general",
+    "snab", "grupp", "group", "wood", "paper", "glass", "ceramic", "ceramics", "rubber", "leather", "shoes",
+    "footwear", "toys", "medical", "marine", "seafood", "agro", "mining", "energy", "cable", "packaging",
+    "printing", "tools", "valves", "pumps", "bearings", "knitting", "dyeing", "weaving", "apparel", "fashion",
+    "jewellery", "jewelry", "optical", "instruments", "sports", "stationery", "cosmetics", "fertilizer",
+    "construction", "shipping", "freight", "fishery", "agricultural", "commodities", "resources", "petroleum",
+    "oil", "gas", "power", "solar", "motor", "motors", "auto parts", "electrical", "furnishing", "handicraft",
+    "crafts", "home", "kitchen", "sanitary", "textiles", "fabrics", "yarn", "cotton", "silk",
+})
+BRANCH_WORDS: frozenset[str] = frozenset({
+    "branch", "north", "south", "east", "west", "second", "third", "unit", "division", "filiale", "zweigniederlassung",
+    "sube", "chi nhanh", "filial",
+})
+_LINE_SUFFIXES = ("technik", "bau", "chemie", "handel")
+
+
+def name_marks(core: str | None) -> tuple[list[str], str | None]:
+    """The line-of-business words of a folded name core, sorted, and its branch words sorted and joined (None
+    if none): "ningbo haitian textile export branch" -> (["export", "textile"], "branch")."""
+    if not core:
+        return [], None
+    tokens = core.split(" ")
+    # A plural is the same line ("exports", "furnitures"): marks are compared without a final s.
+    lines = sorted({t[:-1] if len(t) > 4 and t.endswith("s") else t for t in tokens
+                    if t in LINE_WORDS or (len(t) > 8 and t.endswith(_LINE_SUFFIXES))})
+    branch = sorted({t for t in tokens if t in BRANCH_WORDS})
+    return lines, (" ".join(branch) or None)

@@ -57,6 +57,7 @@ class ResolutionSpec:
     # drift towards whatever structure dominates the blocks. ``fixed_m`` then sets the m values of
     # the comparisons that such pairs cannot measure (the label column's own), per level, top first.
     label_column: str | None = None
+    label_output: str | None = None  # the output name of the comparison on the label column
     fixed_m: dict[str, tuple[float, ...]] = field(default_factory=dict)
     unique_id: str = "record_id"
     link_type: str = "dedupe_only"
@@ -70,19 +71,50 @@ def _compatible(rule: str) -> str:
 
 
 def _name_comparison() -> ComparisonCreator:
+    # Levels top first; the first that holds wins. Two names that carry different numbers ("No. 2
+    # Garment Factory", "No. 3 Garment Factory") are two companies however alike the rest is, and a
+    # name near-identical because one word differs ("Haitian Trading" / "Haitian Textile") sits below
+    # every level that typos, reordering, abbreviations and a dropped city reach.
     return cl.CustomComparison(
         output_column_name="name",
         comparison_levels=[
             cll.NullLevel("name_core"),
-            cll.ExactMatchLevel("name_core"),
+            cll.CustomLevel("coalesce(name_numbers_l, '-') <> coalesce(name_numbers_r, '-')").configure(
+                label_for_charts="names carry different numbers"),
+            cll.CustomLevel("coalesce(name_branch_l, '-') <> coalesce(name_branch_r, '-')").configure(
+                label_for_charts="names carry different branch words"),
+            cll.And(cll.CustomLevel("least(array_length(name_marks_l), array_length(name_marks_r)) > 0"),
+                    cll.Not(cll.ArraySubsetLevel("name_marks"))).configure(
+                label_for_charts="names carry different line-of-business words"),
+            cll.ExactMatchLevel("name_core").configure(label_for_charts="name (legal form removed) equal"),
             cll.ExactMatchLevel("name_sorted").configure(label_for_charts="same words, other order"),
-            cll.JaroWinklerLevel("name_core", 0.95),
-            cll.JaroWinklerLevel("name_core", 0.88),
-            cll.ExactMatchLevel("name_phonetic").configure(label_for_charts="sounds the same"),
-            cll.JaroWinklerLevel("name_core", 0.75),
-            cll.ElseLevel(),
+            cll.And(cll.Or(cll.DamerauLevenshteinLevel("name_core", 2), cll.DamerauLevenshteinLevel("name_sorted", 2)),
+                    cll.CustomLevel("length(name_core_l) >= 8")).configure(
+                label_for_charts="name one or two letters apart"),
+            cll.CustomLevel(_all_words_matched("l", "r") + " AND " + _all_words_matched("r", "l")).configure(
+                label_for_charts="every word matched, allowing a typo"),
+            cll.And(cll.ArraySubsetLevel("name_tokens"),
+                    cll.CustomLevel("least(array_length(name_tokens_l), array_length(name_tokens_r)) >= 2"))
+            .configure(label_for_charts="one name's words all in the other (a word such as the city dropped)"),
+            cll.CustomLevel(f"({_all_words_matched('l', 'r')} OR {_all_words_matched('r', 'l')}) AND "
+                            "least(array_length(name_tokens_l), array_length(name_tokens_r)) >= 2").configure(
+                label_for_charts="one name's words all in the other, allowing a typo"),
+            cll.JaroWinklerLevel("name_sorted", 0.92).configure(
+                label_for_charts="near-identical names, a word differs"),
+            cll.ExactMatchLevel("name_phonetic").configure(label_for_charts="names sound the same"),
+            cll.JaroWinklerLevel("name_core", 0.8).configure(label_for_charts="names similar"),
+            cll.ElseLevel().configure(label_for_charts="names different"),
         ],
     )
+
+
+WORD_MATCH = 0.88  # Jaro–Winkler at which two words of two names count as one word with a typo
+
+
+def _all_words_matched(a: str, b: str) -> str:
+    """SQL: every word of side ``a``'s name has a word of side ``b``'s within WORD_MATCH (word alignment)."""
+    return (f"array_length(list_filter(name_tokens_{a}, lambda x: array_length(list_filter(name_tokens_{b}, "
+            f"lambda y: jaro_winkler_similarity(x, y) >= {WORD_MATCH})) = 0)) = 0")
 
 
 def _address_comparison() -> ComparisonCreator:
@@ -90,43 +122,83 @@ def _address_comparison() -> ComparisonCreator:
     # the evidence of a shared building.
     return cl.CustomComparison(
         output_column_name="address",
-        comparison_levels=[cll.NullLevel("address_key"), cll.ExactMatchLevel("address_key"),
-                           cll.JaroWinklerLevel("address_key", 0.92), cll.ExactMatchLevel("postcode"),
-                           cll.ElseLevel()],
+        comparison_levels=[cll.NullLevel("address_key"),
+                           cll.ExactMatchLevel("address_key").configure(label_for_charts="address equal"),
+                           cll.JaroWinklerLevel("address_key", 0.92).configure(label_for_charts="address similar"),
+                           cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
+                           cll.ElseLevel().configure(label_for_charts="addresses different")],
     )
 
 
-PARTY_COLUMNS = ("record_id", "entity_type", "name_core", "name_sorted", "name_phonetic", "country",
-                 "tax_id_key", "address_key", "postcode", "phone_key", "email_key", "iban_key", "imo_key")
+def _exact(column: str, output: str, what: str) -> ComparisonCreator:
+    return cl.CustomComparison(output_column_name=output, comparison_levels=[
+        cll.NullLevel(column), cll.ExactMatchLevel(column).configure(label_for_charts=f"{what} equal"),
+        cll.ElseLevel().configure(label_for_charts=f"{what} different")])
+
+
+def _shared(column: str, what: str, sizes: tuple[int, ...]) -> ComparisonCreator:
+    """Overlap of two sets of counterparts (importers, ports, HS chapters), at the given sizes."""
+    levels: list[Any] = [cll.NullLevel(column)]
+    levels += [cll.ArrayIntersectLevel(column, k).configure(label_for_charts=f"{k}{'+' if k == sizes[0] else ''} "
+                                                            f"{what} in common") for k in sizes]
+    levels.append(cll.ElseLevel().configure(label_for_charts=f"no {what} in common"))
+    return cl.CustomComparison(output_column_name=column, comparison_levels=levels)
+
+
+PARTY_COLUMNS = ("record_id", "entity_type", "name_core", "name_sorted", "name_tokens", "name_numbers",
+                 "name_marks", "name_branch",
+                 "name_phonetic", "name_word1", "name_word2", "country", "tax_id_key", "address_key", "postcode",
+                 "phone_key", "email_key",
+                 "iban_key", "imo_key", "importers", "ports", "hs_chapters")
+# Documented priors for m, per comparison and level (top level first, null level excluded): used
+# where training observed nothing for a level (no tax-number pairs, no EM block reaching it), so a
+# store with few identifiers still resolves. Name levels reflect how one exporter's declarations
+# spell it: mostly the same core, often reordered, abbreviated or misspelt, rarely with another number.
+PRIOR_M: dict[str, tuple[float, ...]] = {
+    "name": (0.002, 0.002, 0.004, 0.45, 0.1, 0.2, 0.06, 0.1, 0.04, 0.015, 0.01, 0.01, 0.008),
+    "tax_id": (0.99, 0.01), "address": (0.6, 0.2, 0.1, 0.1), "phone": (0.9, 0.1), "email": (0.9, 0.1),
+    "iban": (0.9, 0.1), "imo": (0.99, 0.01), "country": (0.98, 0.02),
+    "importers": (0.3, 0.15, 0.3, 0.25), "ports": (0.4, 0.45, 0.15), "hs_chapters": (0.4, 0.4, 0.2),
+}
+# u for a level no random pair reached: a share of one pair among those sampled (set when training).
+MIN_LABEL_PAIRS = 10
 
 
 def party_spec() -> ResolutionSpec:
     """The model for parties: companies, persons and vessels from every source."""
     comparisons = [
         _name_comparison(),
-        cl.ExactMatch("tax_id_key").configure(term_frequency_adjustments=False),
+        _exact("tax_id_key", "tax_id", "tax number"),
         _address_comparison(),
-        cl.ExactMatch("phone_key"),
-        cl.ExactMatch("email_key"),
-        cl.ExactMatch("iban_key"),
-        cl.ExactMatch("imo_key"),
-        cl.ExactMatch("country"),
+        _exact("phone_key", "phone", "phone"),
+        _exact("email_key", "email", "e-mail"),
+        _exact("iban_key", "iban", "bank account"),
+        _exact("imo_key", "imo", "IMO number"),
+        _exact("country", "country", "country"),
+        _shared("importers", "importers", (3, 2, 1)),
+        _shared("ports", "ports of loading", (2, 1)),
+        _shared("hs_chapters", "HS chapters", (2, 1)),
     ]
     keys = ("tax_id_key", "phone_key", "email_key", "iban_key", "imo_key", "address_key")
     blocking: list[BlockingRuleCreator | str] = [_compatible(f"l.{k} = r.{k}") for k in keys]
     blocking += [_compatible("l.name_core = r.name_core"),
                  _compatible("l.name_phonetic = r.name_phonetic AND l.country = r.country"),
-                 _compatible("l.name_sorted = r.name_sorted")]
+                 _compatible("l.name_sorted = r.name_sorted"),
+                 _compatible("l.name_word1 = r.name_word1 AND l.country = r.country"),
+                 _compatible("l.name_word2 = r.name_word2 AND l.country = r.country")]
     return ResolutionSpec(
         comparisons=comparisons,
         blocking=blocking,
-        em_blocks=[],
+        # On any store with names: the pairs sharing a name core train every comparison but the name's.
+        em_blocks=[_compatible("l.name_core = r.name_core")],
         label_column="tax_id_key",
+        label_output="tax_id",
         # Two records with one tax number are one party, bar the rare re-registration under a new one.
-        fixed_m={"tax_id_key": (0.99, 0.01), "phone_key": (0.9, 0.1), "email_key": (0.9, 0.1),
-                 "iban_key": (0.9, 0.1), "imo_key": (0.99, 0.01)},
+        fixed_m={"tax_id": (0.99, 0.01), "phone": (0.9, 0.1), "email": (0.9, 0.1),
+                 "iban": (0.9, 0.1), "imo": (0.99, 0.01)},
         deterministic=["l.tax_id_key = r.tax_id_key", "l.email_key = r.email_key",
-                       "l.name_core = r.name_core AND l.address_key = r.address_key"],
+                       "l.name_core = r.name_core AND l.address_key = r.address_key",
+                       "l.name_core = r.name_core AND l.country = r.country"],
         recall=0.8,
         columns=PARTY_COLUMNS,
     )
@@ -147,37 +219,117 @@ def _register(db: DuckDBAPI, frame: pl.DataFrame, name: str) -> Any:
     return db.register(frame.to_arrow(), table_name=name)
 
 
+def _label_pairs(records: pl.DataFrame, column: str | None) -> int:
+    if column is None or column not in records.columns:
+        return 0
+    sizes = records.select(column).drop_nulls().group_by(column).len()["len"]
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _snapshot(linker: Linker) -> dict[str, Any]:
+    return dict(json.loads(json.dumps(linker.misc.save_model_to_json())))
+
+
+def _comparisons(model: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {str(c["output_column_name"]): [lv for lv in c["comparison_levels"] if not lv.get("is_null_level")]
+            for c in model["comparisons"]}
+
+
 def train_model(records: pl.DataFrame, spec: ResolutionSpec, *, seed: int = 0,
                 max_pairs: float = 2e6) -> dict[str, Any]:
     """Train the model on ``records``; returns the Splink settings with trained parameters (JSON-ready).
 
-    u probabilities come from seeded random pairs, m probabilities from expectation maximisation
-    on each of the spec's training blocks, the prior from its deterministic rules.
+    Works on any store, however few identifiers it holds:
+
+    1. u probabilities from seeded random pairs; a level no random pair reached gets half a pair's share.
+    2. m probabilities counted on the pairs sharing the label column (a tax number) when there are at
+       least MIN_LABEL_PAIRS of them (`_complete_labelled_model`);
+    3. then expectation maximisation, u fixed, on each of ``em_blocks`` (blocks that exist on any store
+       with names, such as a shared name core) for every comparison the labels did not observe;
+    4. and for a level neither reached, the documented prior (``PRIOR_M``); never a missing value.
+
+    The prior probability of a match comes from the label pairs when they exist, else from Splink's
+    estimate on the deterministic rules, else 1e-4.
     """
     if records.height < 2:
         raise ResolutionError(f"resolution needs at least 2 records to train on, got {records.height}")
     db = DuckDBAPI()
-    linker = Linker(_register(db, records, "records"), _settings(spec), log_level=logging.WARNING)
-    linker.training.estimate_probability_two_random_records_match(list(spec.deterministic), recall=spec.recall)
+    table = _register(db, records, "records")
+    linker = Linker(table, _settings(spec), log_level=logging.WARNING)
+    try:
+        linker.training.estimate_probability_two_random_records_match(list(spec.deterministic), recall=spec.recall)
+    except Exception as exc:  # no rule matched a pair: keep Splink's default, fixed below
+        log.warning("resolution: no deterministic rule matched a pair (%s)", exc)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    if spec.label_column is not None:
+    sampled = min(max_pairs, records.height * (records.height - 1) / 2)
+    labelled = _label_pairs(records, spec.label_column) >= MIN_LABEL_PAIRS
+    if labelled:
+        assert spec.label_column is not None
         linker.training.estimate_m_from_label_column(spec.label_column)
+    model = _snapshot(linker)
+    observed = {name for name, levels in _comparisons(model).items()
+                if labelled and any(lv.get("m_probability") is not None for lv in levels)}
+    u_floor = 0.5 / max(sampled, 1.0)
+    _fill_missing(model, u_floor=u_floor, final=False)
+    if labelled:
+        _complete_labelled_model(model, spec)
+    if spec.em_blocks:
+        model = _em(model, records, spec, keep=observed)
+    _fill_missing(model, u_floor=u_floor, final=True)
+    prior = model.get("probability_two_random_records_match")
+    if not isinstance(prior, float | int) or not 0 < float(prior) < 1:
+        model["probability_two_random_records_match"] = 1e-4
+    return model
+
+
+def _fill_missing(model: dict[str, Any], *, u_floor: float, final: bool) -> None:
+    """Give every level without u or m a documented value.
+
+    A level without u (no random pair reached it) gets ``u_floor``, half a sampled pair's share. A
+    level without m gets 0.002 when its comparison was observed (rare for a match, never a free pass),
+    else the comparison's ``PRIOR_M``; a comparison with no prior keeps no value until ``final`` (EM
+    then starts it from Splink's defaults) and gets 0.002 after.
+    """
+    for name, levels in _comparisons(model).items():
+        prior = PRIOR_M.get(name, ())
+        seen = any(lv.get("m_probability") is not None for lv in levels)
+        for k, level in enumerate(levels):
+            if level.get("m_probability") is None and (seen or prior or final):
+                level["m_probability"] = prior[k] if (not seen and k < len(prior)) else 0.002
+            if level.get("u_probability") is None:
+                level["u_probability"] = u_floor
+            if level.get("m_probability") is not None:
+                level["m_probability"] = min(max(float(level["m_probability"]), 1e-4), 1.0)
+            level["u_probability"] = min(max(float(level["u_probability"]), 1e-7), 1.0)
+
+
+def _em(model: dict[str, Any], records: pl.DataFrame, spec: ResolutionSpec, keep: set[str]) -> dict[str, Any]:
+    """m by expectation maximisation (u fixed) on each EM block, for the comparisons not in ``keep``;
+    a block with no pairs, or one EM cannot fit, trains nothing and leaves the values it had."""
+    db = DuckDBAPI()
+    linker = Linker(_register(db, records, "records"), model, log_level=logging.WARNING)
+    trained: dict[str, list[dict[str, Any]]] = {}
     for block in spec.em_blocks:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(block, fix_u_probabilities=True)
         except Exception as exc:  # a block with no pairs in a small store trains nothing: the others still do
             log.warning("resolution: EM on %s trained nothing (%s)", block, exc)
-    model: dict[str, Any] = json.loads(json.dumps(linker.misc.save_model_to_json()))
-    if spec.label_column is not None:
-        _complete_labelled_model(model, spec)
+            continue
+        for name, levels in _comparisons(_snapshot(linker)).items():
+            if name not in keep and all(lv.get("m_probability") is not None for lv in levels):
+                trained[name] = levels
+    for name, levels in _comparisons(model).items():
+        for level, learnt in zip(levels, trained.get(name, []), strict=False):
+            # EM on few pairs can push a level to 0 or 1: keep it off both, so no single field is proof.
+            level["m_probability"] = min(max(float(learnt["m_probability"]), 1e-3), 0.999)
     return model
 
 
 def _levels_of(model: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    for comparison in model["comparisons"]:
-        if comparison["output_column_name"] == name:
-            return [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-    raise ResolutionError(f"the model has no comparison '{name}'")
+    levels = _comparisons(model).get(name)
+    if levels is None:
+        raise ResolutionError(f"the model has no comparison '{name}'")
+    return levels
 
 
 def _complete_labelled_model(model: dict[str, Any], spec: ResolutionSpec) -> None:
@@ -192,26 +344,28 @@ def _complete_labelled_model(model: dict[str, Any], spec: ResolutionSpec) -> Non
        u = (observed − prior·m) / (1 − prior), and kept above a tenth of the observed value (and
        1e-5): some agreement between distinct parties (a shared building, a shared bank account) is
        real, and the correction must not make it proof.
-    4. A level never seen among label pairs (a totally different name, say) gets m = 0.002: rare
-       for a match, and never a free pass.
+    4. A level never seen among label pairs (a totally different name, say) of a comparison those
+       pairs did observe gets m = 0.002: rare for a match, and never a free pass (`_fill_missing`).
     """
     for name, fixed in spec.fixed_m.items():
         for level, m in zip(_levels_of(model, name), fixed, strict=True):
             level["m_probability"] = m
-    assert spec.label_column is not None
-    label = _levels_of(model, spec.label_column)[0]
+    label_output = _label_output(spec)
+    label = _levels_of(model, label_output)[0]
     prior = min(0.5, float(label["u_probability"]) / float(label["m_probability"]))
     model["probability_two_random_records_match"] = prior
-    for comparison in model["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            if level.get("is_null_level"):
-                continue
-            if level.get("m_probability") is None:
-                level["m_probability"] = 0.002
-            observed = level.get("u_probability")
-            if observed is not None and comparison["output_column_name"] != spec.label_column:
-                corrected = (float(observed) - prior * float(level["m_probability"])) / (1 - prior)
-                level["u_probability"] = max(1e-5, 0.1 * float(observed), corrected)
+    for name, levels in _comparisons(model).items():
+        if name == label_output:
+            continue
+        for level in levels:
+            observed = float(level["u_probability"])
+            corrected = (observed - prior * float(level["m_probability"])) / (1 - prior)
+            level["u_probability"] = max(1e-5, 0.1 * observed, corrected)
+
+
+def _label_output(spec: ResolutionSpec) -> str:
+    """The output name of the comparison on the label column."""
+    return spec.label_output or str(spec.label_column)
 
 
 def _levels(model: dict[str, Any]) -> list[tuple[str, dict[int, str]]]:
@@ -226,17 +380,23 @@ def _levels(model: dict[str, Any]) -> list[tuple[str, dict[int, str]]]:
     return out
 
 
+_SETS = {"importers": "importers", "ports": "ports of loading", "hs_chapters": "HS chapters"}
+
+
 def _explained(pairs: pl.DataFrame, model: dict[str, Any], unique_id: str) -> pl.DataFrame:
-    """Pairs with, per comparison, the level reached and its match weight as one JSON object."""
+    """Pairs with, per comparison, the level reached and its match weight as one JSON object; for the
+    sets of counterparts, how many they share (``shared``)."""
     parts = []
     for name, labels in _levels(model):
         gamma, weight = f"gamma_{name}", f"mw_{name}"
         if gamma not in pairs.columns:
             continue
-        parts.append(pl.struct(
-            pl.col(gamma).replace_strict(labels, default="", return_dtype=pl.String).alias("level"),
-            (pl.col(weight) if weight in pairs.columns else pl.lit(0.0)).round(3).alias("weight"),
-        ).alias(name))
+        fields = [pl.col(gamma).replace_strict(labels, default="", return_dtype=pl.String).alias("level"),
+                  (pl.col(weight) if weight in pairs.columns else pl.lit(0.0)).round(3).alias("weight")]
+        if name in _SETS and f"{name}_l" in pairs.columns and f"{name}_r" in pairs.columns:
+            fields.append(pl.col(f"{name}_l").list.set_intersection(pl.col(f"{name}_r")).list.len()
+                          .fill_null(0).alias("shared"))
+        parts.append(pl.struct(fields).alias(name))
     left, right = pl.col(f"{unique_id}_l"), pl.col(f"{unique_id}_r")
     return pairs.select(
         pl.min_horizontal(left, right).alias("record_a"),
@@ -245,6 +405,30 @@ def _explained(pairs: pl.DataFrame, model: dict[str, Any], unique_id: str) -> pl
         pl.col("match_weight").cast(pl.Float64),
         pl.struct(parts).struct.json_encode().alias("explanation") if parts else pl.lit("{}").alias("explanation"),
     )
+
+
+def evidence_in_words(explanation: str | dict[str, Any]) -> str:
+    """What a link rests on, in words: the fields that agreed or disagreed, strongest first
+    ("name (legal form removed) equal, country equal, 3 importers in common; against: names carry
+    different numbers"). Fields missing on one side are left out."""
+    parts = json.loads(explanation) if isinstance(explanation, str) else explanation
+    pro: list[tuple[float, str]] = []
+    con: list[tuple[float, str]] = []
+    for name, part in parts.items():
+        if not isinstance(part, dict) or part.get("level") in (None, "", "one side missing"):
+            continue
+        weight = float(part.get("weight") or 0.0)
+        words = str(part["level"])
+        if name in _SETS and part.get("shared"):
+            shared = int(part["shared"])
+            what = _SETS[name] if shared > 1 else _SETS[name].replace("importers", "importer").replace(
+                "ports", "port").replace("chapters", "chapter")
+            words = f"{shared} {what} in common"
+        (pro if weight >= 0 else con).append((weight, words))
+    text = ", ".join(w for _, w in sorted(pro, key=lambda p: -p[0])) or "nothing in favour"
+    if con:
+        text += "; against: " + ", ".join(w for _, w in sorted(con, key=lambda p: p[0]))
+    return text
 
 
 def _frame(result: Any) -> pl.DataFrame:

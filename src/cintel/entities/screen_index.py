@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from cintel.domain.codes import country_codes
 from cintel.entities.normalise import imo_key, name_core, name_key, name_phonetic, tax_id_key
 from cintel.entities.screen_score import part_weights
 
@@ -29,23 +30,33 @@ COMMON_TOKEN_MIN_COUNT = 20
 MAX_CANDIDATES = 64
 # Longest name looked at in screening; longer text is cut here before matching.
 MAX_NAME_CHARS = 256
-_DIGITS = re.compile(r"^[A-Z]{2}([0-9]{6,})$")
+# A country prefix (VAT numbers: "NL804945136B01", "ATU12345678", "EL094014201") before a body with 6+ digits.
+_PREFIXED = re.compile(r"^([A-Z]{2})([A-Z]?[0-9][0-9A-Z]{5,})$")
+_VAT_PREFIXES = frozenset({"EL", "XI", "EU"})
 
 
 def identifier_keys(raw: str | None, country: str | None) -> list[str]:
-    """Comparison keys of a ';'-separated identifier list; each also without a country prefix."""
+    """Comparison keys of a ';'-separated identifier list: upper-case alphanumerics (canonical where stdnum
+    knows the number), each also without its country prefix ("NL804945136B01" = "804945136B01") and, for
+    a number without one, with the party's country prefix ("804945136B01" in NL = "NL804945136B01")."""
     if not isinstance(raw, str) or not raw.strip():
         return []
     keys: set[str] = set()
+    cc = country.strip().upper() if isinstance(country, str) and len(country.strip()) == 2 else None
     for part in raw[:4096].split(";"):
         key = tax_id_key(part, country)
         if key is None:
             continue
         keys.add(key)
-        # "NL804945136" on the list and "804945136" on a declaration are one number.
-        bare = _DIGITS.match(key)
-        if bare:
-            keys.add(bare.group(1))
+        plain = re.sub(r"[^0-9A-Z]", "", part.upper())
+        if 4 <= len(plain) <= 20:
+            keys.add(plain)
+        for value in (key, plain):
+            prefixed = _PREFIXED.match(value)
+            if prefixed and (prefixed.group(1) in country_codes() or prefixed.group(1) in _VAT_PREFIXES):
+                keys.add(prefixed.group(2))
+            elif cc and value[:1].isdigit():
+                keys.add(cc + value)
     return sorted(keys)
 
 

@@ -55,7 +55,10 @@ def _parties(engine: Engine) -> pl.DataFrame:
     return records.join(seen, on="record_id", how="semi").select(
         pl.col("record_id").alias("party_key"), "name",
         pl.col("entity_type").replace("unknown", None).alias("entity_type"), "country",
-        pl.lit(None, dtype=pl.String).alias("birth_date"), pl.col("tax_id").alias("identifiers"), "imo")
+        pl.lit(None, dtype=pl.String).alias("birth_date"),
+        # Every identifier the record gives (register number, EORI, VAT, ...), not only the first.
+        pl.concat_str([pl.col("identifiers"), pl.col("tax_id")], separator=";", ignore_nulls=True)
+        .alias("identifiers"), "imo")
 
 
 def screen_store(engine: Engine, ctx: AccessContext, *, list_name: str | None = None,

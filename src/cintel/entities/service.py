@@ -23,8 +23,8 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 from cintel.domain.access import AccessContext
 from cintel.domain.records import RecordKind
 from cintel.entities.cluster import NOT_SAME, SAME, assign_ids, cluster
-from cintel.entities.records import comparison_frame, party_records
-from cintel.entities.resolve import ResolutionError, party_spec, score_pairs, train_model
+from cintel.entities.records import comparison_frame, counterparts, party_records
+from cintel.entities.resolve import ResolutionError, evidence_in_words, party_spec, score_pairs, train_model
 from cintel.settings import get_settings
 from cintel.store.bulk import copy_rows
 from cintel.store.entity_tables import (
@@ -35,7 +35,7 @@ from cintel.store.entity_tables import (
     entity_record_sources,
     entity_records,
 )
-from cintel.store.frames import load_headers, load_records, load_table
+from cintel.store.frames import load_headers, load_items, load_records, load_table
 from cintel.store.transaction import Bind, transaction
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ class ResolutionReport:
     entities: int
     multi_record_entities: int
     seconds: float
+    evidence: str = ""  # what the store gives resolution to go on, in words
+
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +70,35 @@ def source_frames(engine: Engine) -> dict[RecordKind, pl.DataFrame]:
                                               if kind is not RecordKind.DECLARATIONS}
     frames[RecordKind.DECLARATIONS] = load_headers(engine)
     return frames
+
+
+_IDENTIFIER_KEYS = {"tax_id_key": "tax numbers", "phone_key": "phones", "email_key": "e-mails",
+                    "iban_key": "bank accounts", "imo_key": "IMO numbers", "address_key": "addresses"}
+
+
+def evidence_summary(compared: pl.DataFrame) -> str:
+    """What resolution has to go on, in words: the identifiers two or more records share, else what is left
+    ("no shared identifiers: names, countries and counterparts only")."""
+    shared = []
+    for key, words in _IDENTIFIER_KEYS.items():
+        if key in compared.columns:
+            n = compared.select(key).drop_nulls().group_by(key).len().filter(pl.col("len") > 1).height
+            if n:
+                shared.append(f"{n:,} shared {words}")
+    rest = ["names"] if compared["name_core"].drop_nulls().len() else []
+    rest += ["countries"] if compared["country"].drop_nulls().len() else []
+    if "importers" in compared.columns and compared["importers"].drop_nulls().len():
+        rest.append("counterparts")
+    if shared:
+        return "identifiers: " + ", ".join(shared) + (f"; also {', '.join(rest)}" if rest else "")
+    return "no shared identifiers: " + (", ".join(rest[:-1]) + " and " + rest[-1] if len(rest) > 1
+                                        else "".join(rest) or "nothing") + " only"
+
+
+def _facts(engine: Engine, sources: pl.DataFrame, headers: pl.DataFrame) -> pl.DataFrame:
+    """The counterparts of exporter records (importers, ports of loading, HS chapters) from the store."""
+    items = load_items(engine).select("declaration_id", "hs_code") if headers.height else None
+    return counterparts(sources, headers, items)
 
 
 def _active_model(conn: Connection) -> tuple[str, dict[str, Any]] | None:
@@ -151,21 +182,26 @@ def resolve_store(engine: Engine, ctx: AccessContext, *, full: bool = False, ret
     started = time.perf_counter()
     settings = get_settings()
     threshold = threshold if threshold is not None else settings.entity_match_threshold
-    records, sources = party_records(source_frames(engine))
+    frames = source_frames(engine)
+    records, sources = party_records(frames)
     if records.height < 2:
         raise ResolutionError(f"nothing to resolve: the store gives {records.height} party record(s); "
-                              "ingest parties or declarations first")
+                              "ingest parties, declarations, manifests or watch lists first")
+    with engine.begin() as conn:
+        known = load_table(conn, entity_record_sources)
+    facts = _facts(engine, pl.concat([known, sources], how="vertical_relaxed").unique(
+        ["source_kind", "source_key", "role"]), frames[RecordKind.DECLARATIONS])
     with engine.begin() as conn:
         active = _active_model(conn)
         stored = load_table(engine, entity_records).select("record_id")
         if active is None or retrain:
-            model = train_model(comparison_frame(records), party_spec())
+            model = train_model(comparison_frame(records, facts), party_spec())
             model_id = _save_model(conn, model, records.height, ctx.user)
             full = True
         else:
             model_id, model = active
         new_count = _store_records(conn, records, sources)
-        everything = comparison_frame(load_table(conn, entity_records))
+        everything = comparison_frame(load_table(conn, entity_records), facts)
         if full:
             pairs = score_pairs(model, everything, floor=settings.entity_link_floor)
             conn.execute(delete(entity_links))
@@ -183,7 +219,7 @@ def resolve_store(engine: Engine, ctx: AccessContext, *, full: bool = False, ret
         mode="full" if full else "incremental", model_id=model_id, records=everything.height,
         new_records=new_count, pairs_scored=pairs.height, pairs_stored=total_links, entities=summary.height,
         multi_record_entities=summary.filter(pl.col("records") > 1).height,
-        seconds=round(time.perf_counter() - started, 2))
+        seconds=round(time.perf_counter() - started, 2), evidence=evidence_summary(everything))
 
 
 def decide(engine: Engine, ctx: AccessContext, record_a: str, record_b: str, decision: str, reason: str) -> None:
@@ -278,7 +314,8 @@ class EntityView:
     entity: dict[str, Any]
     records: pl.DataFrame  # record_id, entity_type, name, country, tax_id, ..., sources
     sources: pl.DataFrame  # source_kind, source_key, role, record_id, seen_on
-    links: pl.DataFrame  # pairs inside the entity: record_a, record_b, probability, match_weight, explanation
+    links: pl.DataFrame  # pairs inside the entity: record_a, record_b, probability, match_weight, explanation,
+    # evidence (the explanation in words)
     decisions: pl.DataFrame  # analysts' decisions touching its records
 
 
@@ -299,4 +336,6 @@ def entity_view(engine: Engine, ctx: AccessContext, entity_id: str, *, source_li
     records = records.join(counts, on="record_id", how="left").with_columns(pl.col("sources").fill_null(0))
     return EntityView(entity=dict(row) if row else {"entity_id": entity_id}, records=records,
                       sources=sources.sort(["seen_on", "source_kind", "source_key"]).head(source_limit),
-                      links=links.sort("probability", descending=True), decisions=decided.sort("id"))
+                      links=links.sort("probability", descending=True).with_columns(
+                          pl.col("explanation").map_elements(evidence_in_words, return_dtype=pl.String)
+                          .alias("evidence")), decisions=decided.sort("id"))

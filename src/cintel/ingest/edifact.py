@@ -8,17 +8,20 @@ and qualifier feeds which column is documented in ``docs/cusdec.md``.
 Layers, from the bytes up:
 
 1. ``_sniff_charset`` reads the UNA/UNB header to learn the syntax character set (UNOC ->
-   Latin-1, UNOW -> UTF-8, ...), then blocks are decoded incrementally.
+   Latin-1, UNOW -> UTF-8, ...), then blocks are decoded incrementally (``_decode_declared``:
+   UTF-8 bytes under a single-byte declaration are read as UTF-8, with a warning), and line
+   breaks, which are layout, are removed.
 2. ``_split_segments`` cuts the text into segments at each segment terminator that is not
    preceded by an odd number of release characters. Memory stays bounded: only the current
    segment is buffered, and an over-long one is skipped rather than collected.
 3. ``_interchange_records`` groups segments into UNH..UNT messages and checks the envelope.
-4. ``cusdec._message_records`` parses each segment of a message with pydifact and maps the
-   message to one record per item (LIN) or to one error record saying why it cannot be mapped.
+4. ``cusdec.message_records`` parses each segment of a message with pydifact, builds the message's
+   segment-group tree (``cusdec_tree``) and maps it with the profile of its implementation guide
+   (``cusdec_profile``, profiles in ``cusdec_profiles/*.toml``) to one record per item, or to one
+   error record saying why it cannot be mapped.
 
-``write_cusdec`` is the inverse, used by the simulator and the round-trip tests. The mapping (4)
-and the writer are in ``cusdec``, which builds on this module; this module imports them when
-first used, so there is no import cycle, and re-exports ``write_cusdec``.
+``write_cusdec`` is the inverse, used by the simulator and the round-trip tests; it is in
+``cusdec_write``, imported when first used (no import cycle), and re-exported here.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from datetime import datetime
 from functools import cache
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
 from pydifact.control.characters import Characters
@@ -43,18 +46,27 @@ from pydifact.tokenizer import Tokenizer
 
 __all__ = ["EdifactError", "EdifactRecord", "iter_cusdec", "read_cusdec", "write_cusdec"]
 
+if TYPE_CHECKING:
+    from cintel.ingest.cusdec import ProfileChoice
+
 logger = logging.getLogger(__name__)
 
 BLOCK_BYTES = 1 << 16  # bytes read per call; the reader never holds more than a block of undecoded input
 MAX_SEGMENT_CHARS = 1 << 16  # the longest standard CUSDEC segment (FTX, 5 x 512) is far below this
 MAX_MESSAGE_CHARS = 16 << 20  # a declaration of 999 items stays well under 1 MB; beyond this, reject
 
-# UNB syntax identifier -> Python codec. UNOA/UNOB are ASCII subsets; UNOY is ISO 10646 sent as UTF-8.
+# UNB syntax identifier (ISO 9735 / UNCL 0001) -> Python codec. UNOA/UNOB are ASCII subsets; UNOL is
+# ISO 8859-15; UNOW is UTF-8; UNOY is ISO 10646-1, sent as UTF-8; UNOX is ISO 2022 code extension,
+# decoded with the widest ISO 2022 codec Python has (ISO-2022-JP-2: ASCII, Latin-1, Greek, Cyrillic
+# via escapes, Japanese, Korean, Chinese), so a designation it lacks shows as undecodable bytes,
+# a clear file error; KECA is the Korean set, EUC-KR.
 CHARSETS: dict[str, str] = {
     "UNOA": "ascii", "UNOB": "ascii", "UNOC": "latin-1", "UNOD": "iso8859-2", "UNOE": "iso8859-5",
     "UNOF": "iso8859-7", "UNOG": "iso8859-3", "UNOH": "iso8859-4", "UNOI": "iso8859-6",
-    "UNOJ": "iso8859-8", "UNOK": "iso8859-9", "UNOW": "utf-8", "UNOY": "utf-8",
+    "UNOJ": "iso8859-8", "UNOK": "iso8859-9", "UNOL": "iso8859-15", "UNOW": "utf-8", "UNOX": "iso2022_jp_2",
+    "UNOY": "utf-8", "KECA": "euc_kr",
 }
+SINGLE_BYTE = frozenset(c for c in CHARSETS.values() if c == "ascii" or c == "latin-1" or c.startswith("iso8859"))
 
 _WS = " \t\r\n\x1a\ufeff"  # tolerated between segments: line breaks, DOS EOF, byte order mark
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes the codec rejects
@@ -118,19 +130,41 @@ class Seg:
 # ---------------------------------------------------------------- reading: bytes to segments
 
 
-def read_cusdec(path: Path, encoding: str | None = None) -> Iterator[EdifactRecord]:
+def read_cusdec(path: Path, encoding: str | None = None, *, profile: str | None = None,
+                profiles_dir: Path | None = None) -> Iterator[EdifactRecord]:
     """Stream the declaration items of a CUSDEC interchange file, one record per item.
 
-    The UNB character set decides the decoding unless ``encoding`` is given. Raises
-    ``EdifactError`` when the file is not a readable interchange; a message that cannot be
-    mapped becomes an error record instead, so the rest of the file is still read.
+    The UNB character set decides the decoding unless ``encoding`` is given. Each message is
+    mapped by the profile its UNH association code names (else the default, generic one), or
+    by ``profile`` when given; ``profiles_dir`` adds profiles (default: the setting
+    ``CINTEL_CUSDEC_PROFILES``). Raises ``EdifactError`` when the file is not a readable
+    interchange or the profile is unknown; a message that cannot be mapped becomes an error
+    record instead, so the rest of the file is still read.
     """
+    choice = profile_choice(profile, profiles_dir)
     with Path(path).open("rb") as stream:
-        yield from iter_cusdec(stream, encoding)
+        yield from iter_cusdec(stream, encoding, choice=choice)
 
 
-def iter_cusdec(stream: BinaryIO, encoding: str | None = None) -> Iterator[EdifactRecord]:
+def profile_choice(profile: str | None = None, profiles_dir: Path | None = None) -> ProfileChoice:
+    """The profiles a read may use, checked: raises ``EdifactError`` for an unknown forced profile."""
+    from cintel.ingest.cusdec import ProfileChoice
+    from cintel.ingest.cusdec_profile import ProfileError, load_profiles
+
+    if profiles_dir is None:
+        from cintel.settings import get_settings
+
+        profiles_dir = get_settings().cusdec_profiles
+    profiles = load_profiles(profiles_dir)
+    if profile is not None and profile not in profiles:
+        raise ProfileError(f"unknown CUSDEC profile {profile!r}; known: {', '.join(sorted(profiles))}")
+    return ProfileChoice(profiles, profile)
+
+
+def iter_cusdec(stream: BinaryIO, encoding: str | None = None, *,
+                choice: ProfileChoice | None = None) -> Iterator[EdifactRecord]:
     """``read_cusdec`` on an open binary stream, read in blocks of ``BLOCK_BYTES``."""
+    choice = choice or profile_choice()
     first = stream.read(BLOCK_BYTES)
     if first.startswith(codecs.BOM_UTF8) and encoding is None:
         first = first[len(codecs.BOM_UTF8):]
@@ -140,15 +174,53 @@ def iter_cusdec(stream: BinaryIO, encoding: str | None = None) -> Iterator[Edifa
         charset = _sniff_charset(first.decode("latin-1"))
         codec = CHARSETS[charset]
     blocks = chain([first], iter(lambda: stream.read(BLOCK_BYTES), b""))
-    chunks = _decode(blocks, codec)
+    state = {"charset": charset, "codec": codec}
+    chunks = _decode_declared(blocks, codec, state) if encoding is None else _decode(blocks, codec)
     head = ""
     for chunk in chunks:  # enough text to see UNA and the start of UNB
         head += chunk
         if len(head) >= 256:
             break
     syntax, consumed, _ = _header(head)
-    segments = _split_segments(chain([head[consumed:]], chunks), syntax, 2 if consumed else 1)
-    yield from _interchange_records(_checked(segments, charset, codec), syntax)
+    text: Iterator[str] = chain([head[consumed:]], chunks)
+    if syntax.terminator not in "\r\n":  # line breaks are layout, never data: 80-column files read the same
+        text = (chunk.replace("\r", "").replace("\n", "") for chunk in text)
+    segments = _split_segments(text, syntax, 2 if consumed else 1)
+    yield from _interchange_records(_checked(segments, state), syntax, choice)
+
+
+def _decode_declared(blocks: Iterable[bytes], codec: str, state: dict[str, str]) -> Iterator[str]:
+    """Decode blocks in the declared codec, unless a single-byte set is declared over UTF-8 bytes.
+
+    Everything before the first byte beyond ASCII reads the same in both, so the choice is made
+    there: if the rest of that block is valid UTF-8, the file is UTF-8 whatever UNB says (a
+    Latin-1 or ISO 8859 text that is also valid UTF-8 beyond ASCII practically never occurs; it
+    would read as "Ã©"-style pairs), a warning is logged and nothing is stored garbled. Otherwise
+    the declared set is used. ``state["codec"]`` tells ``_checked`` which codec was chosen.
+    """
+    if codec not in SINGLE_BYTE:
+        yield from _decode(blocks, codec)
+        return
+    rest = iter(blocks)
+    head = b""
+    for block in rest:
+        head += block
+        if not head.isascii():
+            break
+        yield head.decode("ascii")
+        head = b""
+    if not head:
+        return
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # may end inside a character
+    except UnicodeDecodeError:
+        pass
+    else:
+        logger.warning("EDIFACT UNB declares %s, but the bytes are UTF-8 with characters beyond ASCII: read as "
+                       "UTF-8 so that no value is stored garbled; the sender should declare UNOW", state["charset"])
+        codec = state["codec"] = "utf-8"
+        state["charset"] += " (bytes found to be UTF-8)"
+    yield from _decode(chain([head], rest), codec)
 
 
 def _sniff_charset(head: str) -> str:
@@ -219,9 +291,10 @@ def _decode(blocks: Iterable[bytes], codec: str) -> Iterator[str]:
         raise EdifactError(f"the file cannot be decoded as {codec}: {exc.reason}") from None
 
 
-def _checked(segments: Iterable[Seg], charset: str, codec: str) -> Iterator[Seg]:
+def _checked(segments: Iterable[Seg], state: dict[str, str]) -> Iterator[Seg]:
     """Pass segments on, stopping at the first one that held bytes the character set lacks."""
     for seg in segments:
+        charset, codec = state["charset"], state["codec"]
         if bad := _UNDECODABLE.search(seg.raw):
             byte = ord(bad.group()) - 0xDC00
             raise EdifactError(f"segment {seg.ordinal} ({seg.tag or '?'}): byte 0x{byte:02X} is not valid in "
@@ -293,7 +366,7 @@ def _split_segments(chunks: Iterable[str], syntax: Syntax, ordinal: int) -> Iter
 # ---------------------------------------------------------------- reading: envelope and messages
 
 
-def _interchange_records(segments: Iterator[Seg], syntax: Syntax) -> Iterator[EdifactRecord]:
+def _interchange_records(segments: Iterator[Seg], syntax: Syntax, choice: ProfileChoice) -> Iterator[EdifactRecord]:
     """Group segments into UNH..UNT messages, check the envelope, map each message."""
     from cintel.ingest.cusdec import message_records  # cusdec builds on this module: imported on use
 
@@ -315,7 +388,7 @@ def _interchange_records(segments: Iterator[Seg], syntax: Syntax) -> Iterator[Ed
                                      f"the message is longer than {MAX_MESSAGE_CHARS:,} characters; "
                                      "only its beginning is kept")
             else:
-                yield from message_records(messages, message, syntax)
+                yield from message_records(messages, message, syntax, choice)
         message, size = [], 0
 
     def flush_stray() -> Iterator[EdifactRecord]:
@@ -324,7 +397,7 @@ def _interchange_records(segments: Iterator[Seg], syntax: Syntax) -> Iterator[Ed
             yield EdifactRecord(stray[0].ordinal, None, (
                 stray[0].tag, "EDIFACT_OUTSIDE_MESSAGE",
                 f"segments {stray[0].ordinal}-{stray[-1].ordinal} ({', '.join(tags)}) are outside any "
-                "UNH..UNT message and were not read"), "".join(s.raw for s in stray).strip(_WS))
+                "UNH..UNT message and were not read"), message_text(stray))
             stray.clear()
 
     for seg in segments:
@@ -390,7 +463,8 @@ def message_error(number: int, segs: list[Seg], line: int, where: str, code: str
 
 
 def message_text(segs: list[Seg]) -> str:
-    return "".join(s.raw for s in segs).strip(_WS)
+    """The segments as found, one per line (line breaks in the file are layout, so they are not kept)."""
+    return "\n".join(s.raw.strip(_WS) for s in segs if s.raw.strip(_WS))
 
 
 def parse_segment(content: str, syntax: Syntax) -> tuple[str, list[Element]]:
@@ -421,6 +495,6 @@ def write_cusdec(items: pl.DataFrame, path: Path, *, prepared_at: datetime | Non
 
     It is in ``cusdec``, which builds on this module, so it is imported on first use.
     """
-    from cintel.ingest.cusdec import write_cusdec as write
+    from cintel.ingest.cusdec_write import write_cusdec as write
 
     write(items, path, prepared_at=prepared_at)

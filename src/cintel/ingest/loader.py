@@ -145,7 +145,8 @@ class BatchLoader:
             pl.all().exclude("item_no").first(), pl.len().alias("n_items"), pl.col(ROW).min().alias("source_row"))
         copy_rows(conn, tables.declarations, headers)
         copy_rows(conn, tables.declaration_items, new.rename({ROW: "source_row"}))
-        containers = headers.select(
+        # Containers belong to items; the declaration's are the union of its items'.
+        containers = new.select(
             "declaration_id", pl.col("container_numbers").str.split(";").alias("container_number")
         ).explode("container_number").drop_nulls().unique()
         copy_rows(conn, tables.declaration_containers, containers)

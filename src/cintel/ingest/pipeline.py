@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from cintel.domain.records import RecordFormat
 from cintel.ingest.loader import BatchLoader
@@ -119,8 +119,10 @@ def _carry_split(chunk: Chunk, fmt: RecordFormat) -> tuple[Chunk, Chunk | None]:
     starts = [row for row, key in keyed if key == last_key]
     starts += frame.filter(pl.col(key_col).cast(pl.String) == last_key).get_column(ROW).to_list()
     first_row = min(starts)
-    keep = Chunk(frame.filter(pl.col(ROW) < first_row), [b for b in chunk.bad_rows if b.row < first_row])
-    carry = Chunk(frame.filter(pl.col(ROW) >= first_row), [b for b in chunk.bad_rows if b.row >= first_row])
+    keep = Chunk(frame.filter(pl.col(ROW) < first_row), [b for b in chunk.bad_rows if b.row < first_row],
+                 sources={r: t for r, t in chunk.sources.items() if r < first_row})
+    carry = Chunk(frame.filter(pl.col(ROW) >= first_row), [b for b in chunk.bad_rows if b.row >= first_row],
+                  sources={r: t for r, t in chunk.sources.items() if r >= first_row})
     carried = carry.frame.height + len(carry.bad_rows)
     keep.records = chunk.records - carried
     carry.records = carried
@@ -131,7 +133,8 @@ def _merge(carry: Chunk | None, chunk: Chunk) -> Chunk:
     if carry is None:
         return chunk
     frame = pl.concat([carry.frame, chunk.frame], how="diagonal_relaxed")
-    return Chunk(frame, carry.bad_rows + chunk.bad_rows, carry.records + chunk.records)
+    return Chunk(frame, carry.bad_rows + chunk.bad_rows, carry.records + chunk.records,
+                 {**carry.sources, **chunk.sources})
 
 
 def ingest_file(
@@ -226,6 +229,8 @@ def _commit(engine: Engine, loader: BatchLoader, prepared: Prepared, cursor: int
     cursor += chunk.records
     with engine.begin() as conn:
         outcome = loader.load(conn, prepared)
+        if chunk.sources and outcome.quarantined:
+            _keep_sources(conn, loader.batch_id, chunk.sources)
         if outcome.stored + outcome.duplicate + outcome.quarantined != rows:
             raise RuntimeError(f"batch {loader.batch_id}: row accounting broke ({outcome} for {rows} rows)")
         b = tables.batches
@@ -237,3 +242,20 @@ def _commit(engine: Engine, loader: BatchLoader, prepared: Prepared, cursor: int
     if progress:
         progress(chunk.records)
     return cursor
+
+
+def _keep_sources(conn: Connection, batch_id: int, sources: dict[int, str]) -> None:
+    """Gives the quarantine entries of this chunk the source text their rows were mapped from.
+
+    For EDIFACT, the flat row (``raw``) says what was read and ``source_text`` the message's segments,
+    so a clerk sees the value that could not be mapped.
+    """
+    q = tables.quarantine
+    rows = list(sources)
+    for start in range(0, len(rows), 500):
+        part = rows[start:start + 500]
+        entries = conn.execute(select(q.c.id, q.c.source_row).where(
+            q.c.batch_id == batch_id, q.c.source_text.is_(None), q.c.source_row.in_(part))).all()
+        if entries:
+            conn.execute(update(q).where(q.c.id == bindparam("entry")).values(source_text=bindparam("text")),
+                         [{"entry": e.id, "text": sources[e.source_row]} for e in entries])

@@ -40,6 +40,9 @@ class Problem(CodeList):
     VALUE_WITHOUT_QUANTITY = ("VALUE_WITHOUT_QUANTITY", "A value is declared for zero goods")
     DATE_ORDER = ("DATE_ORDER", "Dates are in an impossible order")
     MISSING_SUBJECT = ("MISSING_SUBJECT", "The event names neither a container nor a vessel")
+    MISSING_PARTY = ("MISSING_PARTY", "The declaration names its importer neither by identifier nor by name")
+    INVALID_ENTRY = ("INVALID_ENTRY", "An entry of a list (duties, documents) lacks its type or has a part that "
+                                      "is not a number where one is expected")
     INCONSISTENT_HEADER = ("INCONSISTENT_HEADER", "Items of one declaration disagree on a header field")
     DUPLICATE_KEY = ("DUPLICATE_KEY", "The same key appears more than once in the file")
     CONFLICTS_WITH_STORED = ("CONFLICTS_WITH_STORED", "A different record with the same key is already stored")

@@ -24,26 +24,39 @@ class CusdecReader:
             text_encoding(options.encoding, "latin-1")
         if path.stat().st_size == 0:
             raise IngestError(f"{fname(path)}: the file is empty")
+        from cintel.ingest.edifact import EdifactError, profile_choice
+
+        try:  # an unknown --profile or a broken profile file stops the file before anything is read
+            self.choice = profile_choice(options.profile)
+        except EdifactError as exc:
+            raise IngestError(printable(exc)) from None
 
     def chunks(self, skip: int = 0) -> Iterator[Chunk]:
-        from cintel.ingest.edifact import EdifactError, read_cusdec
+        from cintel.ingest.edifact import EdifactError, iter_cusdec
 
         columns = [f.name for f in self.fmt.fields]
-        records = read_cusdec(self.path, self.options.encoding)
+        stream = self.path.open("rb")
+        records = iter_cusdec(stream, self.options.encoding, choice=self.choice)
         try:
             for batch in batches(records, skip, self.options.chunk_rows):
                 data: dict[str, list[str | None]] = {c: [] for c in columns}
                 rows: list[int] = []
                 bad: list[BadRow] = []
+                sources: dict[int, str] = {}
+                texts: dict[str, str] = {}  # one printable copy per message, shared by its items
                 for rec in batch:
+                    source = texts.setdefault(rec.raw, printable(rec.raw))
+                    sources[rec.line] = source
                     if rec.values is None:
                         where, code, message = rec.error or ("(message)", "EDIFACT_ERROR", "unreadable message")
                         bad.append(BadRow(rec.line, Problem.EDIFACT_ERROR, printable(f"{code}: {message}"),
-                                          printable(rec.raw), printable(where)))
+                                          source, printable(where)))
                         continue
                     rows.append(rec.line)
                     for c in columns:
                         data[c].append(rec.values.get(c))
-                yield Chunk(string_frame(columns, data, rows), bad, len(batch))
+                yield Chunk(string_frame(columns, data, rows), bad, len(batch), sources)
         except EdifactError as exc:
             raise IngestError(f"{fname(self.path)}: {printable(exc)}") from None
+        finally:
+            stream.close()

@@ -1,11 +1,12 @@
 """Watch lists in the FollowTheMoney / OpenSanctions JSON-lines format, read as WATCHLIST rows.
 
-Each line is one FtM entity; `cintel.entities.ftm` maps the legal entities and vessels to
-watch-list entries. The list's name and version come from the command line (an export does not
-carry them in a form every publisher fills). Lines that cannot be used (bad JSON, no id, no
-name, an unknown schema) are quarantined like any bad row; entities of schemas that name nobody
-(Sanction, Address, Ownership, ...) are passed over and counted in the log, as the export holds
-them beside the entries by design.
+The export is read whole (`cintel.entities.ftm`), because a target's sanction details come from other
+lines of the file; `cintel.entities.ftm_targets` keeps only the sanction targets as entries. The list's
+name and version come from the command line. Lines that cannot be used (bad JSON, no id or schema, an
+unknown schema, a target without a name) are quarantined like any bad row; non-target entities
+(associates, addresses, sanctions, ownerships, ...) are counted in the log. Through `cintel ingest`
+an export only adds entries; `cintel watchlist import` applies it as a release of the list
+(`cintel.entities.watchlists`), and is the only way to apply a delta file.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cintel.domain.records import WATCHLIST, RecordKind
-from cintel.entities.ftm import parse_line
+from cintel.entities.ftm import read_export
+from cintel.entities.ftm_targets import derive
 from cintel.ingest.problems import IngestError, Problem
-from cintel.ingest.rows import BadRow, Chunk, ReadOptions, batches, fname, printable, string_frame
+from cintel.ingest.rows import BadRow, Chunk, ReadOptions, fname, printable, string_frame
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +40,28 @@ class FtmReader:
         self.columns = [f.name for f in WATCHLIST.fields]
 
     def chunks(self, skip: int = 0) -> Iterator[Chunk]:
-        skipped = 0
-        with self.path.open("rb") as fh:
-            row_no = skip
-            for batch in batches(iter(fh), skip, self.options.chunk_rows):
-                data: dict[str, list[str | None]] = {c: [] for c in self.columns}
-                rows: list[int] = []
-                bad: list[BadRow] = []
-                for line in batch:
-                    row_no += 1
-                    row, problem, skip_line = parse_line(line, row_no, list_name=self.options.list_name or "",
-                                                         list_version=self.options.list_version)
-                    skipped += skip_line
-                    if problem is not None:
-                        raw = printable(line.decode("utf-8", errors="backslashreplace").rstrip("\r\n"))
-                        bad.append(BadRow(row_no, Problem.MALFORMED_ROW, f"line {row_no}: {problem.message}", raw))
-                    elif row is not None:
-                        rows.append(row_no)
-                        for c in self.columns:
-                            data[c].append(row.get(c))
-                yield Chunk(string_frame(self.columns, data, rows), bad, len(batch))
-        log.info("%s: %d entities of schemas that name no party passed over", fname(self.path), skipped)
+        export = read_export(self.path)
+        if export.delta:
+            raise IngestError(f"{fname(self.path)} is a delta file (ADD/MOD/DEL): apply it to its list with "
+                              "`cintel watchlist import`")
+        derived = derive(export.entities, export.line_of, list_name=self.options.list_name or "",
+                         list_version=self.options.list_version)
+        problems = sorted([*export.problems, *derived.problems], key=lambda p: p.line)
+        items: list[tuple[int, dict[str, str | None] | None, BadRow | None]] = [
+            (line, row, None) for line, row in zip(derived.row_lines, derived.rows, strict=True)]
+        items += [(p.line, None, BadRow(p.line, Problem.MALFORMED_ROW, f"line {p.line}: {p.message}",
+                                        printable(p.raw))) for p in problems]
+        items = sorted((i for i in items if i[0] > skip), key=lambda i: i[0])
+        size = max(self.options.chunk_rows, 1)
+        for start in range(0, len(items), size):
+            part = items[start:start + size]
+            data: dict[str, list[str | None]] = {c: [] for c in self.columns}
+            rows = [line for line, row, _ in part if row is not None]
+            for _, row, _ in part:
+                if row is not None:
+                    for c in self.columns:
+                        data[c].append(row.get(c))
+            yield Chunk(string_frame(self.columns, data, rows), [b for _, _, b in part if b is not None], len(part))
+        log.info("%s: %d entries; %d non-target parties and %d entities of other schemata not listed",
+                 fname(self.path), len(derived.rows), derived.non_targets_context + derived.non_targets_skipped,
+                 sum(c["context"] + c["skipped"] for c in derived.schemata.values()))

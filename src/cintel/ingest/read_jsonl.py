@@ -1,4 +1,8 @@
-"""JSON Lines: one JSON object per line."""
+"""JSON Lines: one JSON object per line; the base of the JSON document reader (`read_json`).
+
+A record that has the shape of a DCSA event (`read_dcsa.is_dcsa_event`) makes the file a DCSA
+file: every record is then mapped by the DCSA profile to the `events` format.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from typing import IO, Any
 
 import orjson
 
-from cintel.domain.records import record_format
+from cintel.domain.records import RecordKind, record_format
 from cintel.ingest.problems import IngestError, Problem
+from cintel.ingest.read_dcsa import is_dcsa_event, map_event
 from cintel.ingest.rows import (
     SURROGATE,
     BadRow,
@@ -74,19 +79,28 @@ def _strings(obj: dict[str, Any]) -> Iterator[str]:
 
 
 class JsonLinesReader:
-    """One JSON object per line; UTF-8 unless --encoding says otherwise."""
+    """One JSON object per line; UTF-8 unless --encoding says otherwise.
 
-    def __init__(self, path: Path, options: ReadOptions) -> None:
+    `dcsa`: True reads every record as a DCSA event, None decides by the shape of the first object.
+    """
+
+    unit = "line"  # what a source row is called in messages
+
+    def __init__(self, path: Path, options: ReadOptions, dcsa: bool | None = None) -> None:
         self.path = path
         self.options = options
         self.encoding = text_encoding(options.encoding, "utf-8")
         self.binary = is_utf8(self.encoding)  # UTF-8 lines go to orjson as bytes, without decoding first
         sample = read_sample(path)
         check_sample(path, sample, "utf-8-sig" if self.binary else self.encoding, options.encoding)
+        self._setup(path, options, dcsa)
+
+    def _setup(self, path: Path, options: ReadOptions, dcsa: bool | None) -> None:
+        """Finds the first object among the first 1000 records and from it the record kind."""
         first: dict[str, Any] | None = None
         with self._open() as fh:
             try:
-                for line in islice(self._lines(fh), 1000):
+                for line in islice(self._records(fh), 1000):
                     try:
                         obj = self._load(line)
                     except _Unreadable:
@@ -97,8 +111,15 @@ class JsonLinesReader:
             except UnicodeDecodeError as exc:
                 raise IngestError(f"{fname(path)}: not valid {self.encoding}: {exc.reason}; pass --encoding") from None
         if first is None and options.kind is None:
-            raise IngestError(f"{fname(path)}: no JSON object found in the first 1000 lines; is it JSON Lines?")
-        self.kind = resolve_kind([printable(k) for k in first or {}], options.kind, path)
+            raise IngestError(f"{fname(path)}: no JSON object found in the first 1000 {self.unit}s; "
+                              f"{'is it JSON Lines?' if self.unit == 'line' else 'expected an array of objects'}")
+        self.dcsa = is_dcsa_event(first) if dcsa is None else dcsa
+        if self.dcsa:
+            if options.kind not in (None, RecordKind.EVENTS):
+                raise IngestError(f"{fname(path)}: a DCSA file holds events, not {options.kind}")
+            self.kind = RecordKind.EVENTS
+        else:
+            self.kind = resolve_kind([printable(k) for k in first or {}], options.kind, path)
         self.fmt = record_format(self.kind)
         self.columns = [f.name for f in self.fmt.fields]
 
@@ -106,6 +127,10 @@ class JsonLinesReader:
         if self.binary:
             return self.path.open("rb")
         return self.path.open("r", encoding=self.encoding, errors="strict")
+
+    def _records(self, fh: IO[Any]) -> Iterator[bytes | str]:
+        """The source records, each the text of one JSON value."""
+        return self._lines(fh)
 
     @staticmethod
     def _lines(fh: IO[Any]) -> Iterator[bytes | str]:
@@ -143,12 +168,18 @@ class JsonLinesReader:
     def _parse(self, row_no: int, line: bytes | str) -> dict[str, str | None] | BadRow:
         raw = printable((line.decode("utf-8", errors="backslashreplace") if isinstance(line, bytes) else line)
                     .rstrip("\r\n"))
+        where = f"{self.unit} {row_no}"
         try:
             obj = self._load(line)
         except _Unreadable as exc:
-            return BadRow(row_no, Problem.MALFORMED_ROW, f"line {row_no} {exc}", raw)
+            return BadRow(row_no, Problem.MALFORMED_ROW, f"{where} {exc}", raw)
         if not isinstance(obj, dict):
-            return BadRow(row_no, Problem.MALFORMED_ROW, f"line {row_no} is not a JSON object", raw)
+            return BadRow(row_no, Problem.MALFORMED_ROW, f"{where} is not a JSON object", raw)
+        if self.dcsa:
+            if not is_dcsa_event(obj):
+                return BadRow(row_no, Problem.MALFORMED_ROW, f"{where} is not a DCSA event (no eventClassification, "
+                              "nor eventType and eventClassifierCode)", raw)
+            obj = map_event(obj)
         key = None
         if self.fmt.group:
             try:
@@ -159,19 +190,19 @@ class JsonLinesReader:
         unknown = [k for k in obj if k not in self.fmt.field_map]
         if unknown and not self.options.ignore_extra_columns:
             return BadRow(row_no, Problem.UNKNOWN_FIELD,
-                          f"line {row_no} has unknown field(s): {', '.join(repr(k)[:40] for k in unknown[:5])}",
+                          f"{where} has unknown field(s): {', '.join(repr(k)[:40] for k in unknown[:5])}",
                           raw, printable(unknown[0])[:64], key)
         values: dict[str, str | None] = {}
         for name in self.columns:
             try:
                 values[name] = _json_value(obj.get(name))
             except ValueError as exc:
-                return BadRow(row_no, Problem.MALFORMED_ROW, f"line {row_no}: {name} {exc}", raw, name, key)
+                return BadRow(row_no, Problem.MALFORMED_ROW, f"{where}: {name} {exc}", raw, name, key)
         return values
 
     def chunks(self, skip: int = 0) -> Iterator[Chunk]:
         with self._open() as fh:
-            lines = self._lines(fh)
+            lines = self._records(fh)
             row_no = skip
             try:
                 for batch in batches(lines, skip, self.options.chunk_rows):

@@ -41,6 +41,9 @@ class Chunk:
     frame: pl.DataFrame  # columns as read, all present fields, plus ROW
     bad_rows: list[BadRow] = field(default_factory=list)
     records: int = 0  # source records in this chunk (good and bad): the resume cursor advances by this
+    # Source row -> the source text the row was mapped from, for formats whose row is not the source
+    # itself (the segments of an EDIFACT message); a quarantined row keeps it as source_text.
+    sources: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class ReadOptions:
     chunk_rows: int = 100_000
     list_name: str | None = None  # watch lists in a format that does not name the list (ftm)
     list_version: str | None = None
+    profile: str | None = None  # CUSDEC mapping profile forced by the user; default: chosen per message (UNH)
 
 
 class Reader(Protocol):

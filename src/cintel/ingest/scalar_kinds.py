@@ -4,12 +4,13 @@ checked. Each pattern is the batch one, translated to Python by `rust_regex`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from stdnum import iban, iso6346
 
 from cintel.domain.codes import HS_CHAPTERS, country_codes, currency_codes
-from cintel.domain.records import FieldKind
+from cintel.domain.records import Field, FieldKind
 from cintel.ingest import scalar_ops as ops
 from cintel.ingest.problems import Problem
 
@@ -84,3 +85,26 @@ SIMPLE: dict[FieldKind, _Simple] = {
 def split_list(text: str, clean: Callable[[str], str]) -> list[str]:
     """`validate._split_list`: ';'-separated, each element cleaned, empty elements dropped."""
     return [v for v in (clean(part) for part in text.split(";")) if v]
+
+
+_ENTRY_COLON = ops.rust_regex(r" ?: ?")  # validate._standardised_entry
+
+
+def standardised_entry(value: str) -> str:
+    """`validate._standardised_entry`: standardised text without spaces around ':'."""
+    return _ENTRY_COLON.sub(":", ops.standardised_text(value))
+
+
+def bad_entry(entry: str, f: Field) -> bool:
+    """`validate._bad_entry`: no type, or a numeric part that is not a finite number >= 0."""
+    if entry.startswith(":"):
+        return True
+    parts = entry.split(":", len(f.parts) - 1)
+    for part in f.numeric_parts:
+        i = f.parts.index(part)
+        value = parts[i] if i < len(parts) else None
+        if value:
+            number = ops.to_float(value)
+            if number is None or not math.isfinite(number) or number < 0:
+                return True
+    return False

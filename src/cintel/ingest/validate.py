@@ -108,6 +108,31 @@ def _split_list(expr: pl.Expr, clean: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     )
 
 
+def _standardised_entry(expr: pl.Expr) -> pl.Expr:
+    """One entry of an ENTRY_LIST: standardised text without spaces around its ':' separators."""
+    return _standardised_text(expr).str.replace_all(r" ?: ?", ":")
+
+
+def entry_expected(f: Field) -> str:
+    """What an entry of ``f`` must look like, for messages."""
+    numbers = ", ".join(f.numeric_parts[:-1]) + " and " + f.numeric_parts[-1] if len(f.numeric_parts) > 1 \
+        else "".join(f.numeric_parts)
+    shape = f"{':'.join(p.upper() for p in f.parts)}, starting with the {f.parts[0]}"
+    return f"{shape}, with {numbers} as numbers of 0 or more" if numbers else shape
+
+
+def _bad_entry(entry: pl.Expr, f: Field) -> pl.Expr:
+    """An entry without its first part (the type), or with a numeric part that is not a number >= 0."""
+    parts = entry.str.splitn(":", len(f.parts))
+    bad = entry.str.starts_with(":")
+    for part in f.numeric_parts:
+        value = parts.struct.field(f"field_{f.parts.index(part)}")
+        number = value.cast(pl.Float64, strict=False)
+        given = value.is_not_null() & (value != "")
+        bad = bad | (given & (number.is_null() | ~number.is_finite() | (number < 0)).fill_null(True))
+    return bad
+
+
 def _number(frame: pl.DataFrame, name: str) -> pl.Expr:
     dtype = frame.schema[name]
     if dtype.is_numeric():
@@ -125,14 +150,14 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
     if not f.nullable:
         out.add(text.is_null(), name, Problem.MISSING_VALUE, f"{name} is required but empty")
 
-    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.CODE, K.EMAIL):
+    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST, K.CODE, K.EMAIL):
         out.add(text.str.contains(CONTROL), name, Problem.CONTROL_CHARACTER,
                 f"{name} contains control characters; remove them")
-    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST):
+    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST):
         out.add(text.str.contains(FORMULA), name, Problem.FORMULA_PREFIX,
                 pl.format("{} '{}' starts like a spreadsheet formula; remove the leading sign", pl.lit(name),
                           shown))
-    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.EMAIL):
+    if f.kind in (K.ID, K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST, K.EMAIL):
         out.add(text.str.len_chars() > f.max_length, name, Problem.TOO_LONG,
                 pl.format("{} has {} characters; at most {} are allowed", pl.lit(name),
                           text.str.len_chars(), pl.lit(f.max_length)))
@@ -145,6 +170,15 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
 
     if f.kind is K.ID:
         return [text.alias(name)]
+
+    if f.kind is K.ENTRY_LIST:
+        entries = _split_list(text, _standardised_entry)
+        bad = entries.list.eval(pl.element().filter(_bad_entry(pl.element(), f))).list.join(";")
+        out.add(present & (bad != ""), name, Problem.INVALID_ENTRY,
+                pl.format("{} has '{}', which is not {}", pl.lit(name), _shown(bad), pl.lit(entry_expected(f))))
+        std = entries.list.join(";").replace("", None)
+        raw = pl.col(name).cast(pl.String)
+        return [std.alias(name), pl.when(raw != std).then(raw).otherwise(None).alias(f"{name}_raw")]
 
     if f.kind in RAW_KEPT:
         std = _split_list(text, _standardised_text).list.join(";") if f.kind is K.LIST \
@@ -278,6 +312,8 @@ def _check_field(frame: pl.DataFrame, f: Field, out: _Collector, today: date) ->
 def _declaration_rules(out: _Collector, tolerance: float) -> None:
     """Cross-field rules of a declaration item."""
     c = pl.col
+    out.add(c("importer_id").is_null() & c("importer_name").is_null(), "importer_name", Problem.MISSING_PARTY,
+            "the declaration names no importer: give importer_id, importer_name or both")
     out.add(c("item_no") < 1, "item_no", Problem.NEGATIVE_VALUE, "item_no must be 1 or more")
     out.add(c("net_mass_kg") > c("gross_mass_kg"), "net_mass_kg", Problem.NET_ABOVE_GROSS,
             pl.format("net mass {} kg is greater than gross mass {} kg", c("net_mass_kg"), c("gross_mass_kg")))
@@ -330,14 +366,28 @@ def validate(frame: pl.DataFrame, fmt: RecordFormat, today: date | None = None) 
         _declaration_rules(rules, get_settings().unit_mass_tolerance)
     else:
         _other_rules(fmt.kind, rules)
-    problems = pl.concat([*parts, rules.run(std)])
+    problems = _allow_planned_future(pl.concat([*parts, rules.run(std)]), std, fmt)
     return Validated(std.select(ROW, *stored_columns(fmt.fields)), problems)
+
+
+def _allow_planned_future(problems: pl.DataFrame, std: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
+    """Drops DATE_IN_FUTURE for the fields whose record says the date is planned or estimated (``future_when``)."""
+    for f in fmt.fields:
+        if f.future_when is None or problems.is_empty():
+            continue
+        other, values = f.future_when
+        planned = std.filter(pl.col(other).is_in(list(values))).select(ROW)
+        if planned.height:
+            allowed = planned.with_columns(pl.lit(f.name).alias("field"),
+                                           pl.lit(Problem.DATE_IN_FUTURE.value).alias("code"))
+            problems = problems.join(allowed, on=[ROW, "field", "code"], how="anti")
+    return problems
 
 
 # Costly checks (regular expressions, Unicode normalisation, check digits) on columns whose values
 # repeat a lot (names, vessels, containers of multi-item declarations) run once per distinct value.
-_PER_DISTINCT_VALUE = frozenset({K.NAME, K.TEXT, K.LIST, K.LOCODE_LIST, K.CONTAINER_LIST, K.CONTAINER, K.IMO,
-                                 K.IBAN, K.EMAIL, K.PHONE, K.DATETIME, K.DATE, K.CODE, K.COUNTRY, K.CURRENCY,
+_PER_DISTINCT_VALUE = frozenset({K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST, K.LOCODE_LIST, K.CONTAINER_LIST, K.CONTAINER,
+                                 K.IMO, K.IBAN, K.EMAIL, K.PHONE, K.DATETIME, K.DATE, K.CODE, K.COUNTRY, K.CURRENCY,
                                  K.HS_CODE, K.LOCODE})
 
 

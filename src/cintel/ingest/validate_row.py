@@ -19,21 +19,22 @@ from cintel.ingest import scalar_ops as ops
 from cintel.ingest.problems import Problem
 from cintel.ingest.read_jsonl import _json_value
 from cintel.ingest.rows import SURROGATE, printable
-from cintel.ingest.scalar_kinds import SIMPLE, split_list
-from cintel.ingest.validate import CONTROL, FALSE_WORDS, FORMULA, TRUE_WORDS
+from cintel.ingest.scalar_kinds import SIMPLE, bad_entry, split_list, standardised_entry
+from cintel.ingest.validate import CONTROL, FALSE_WORDS, FORMULA, TRUE_WORDS, entry_expected
 from cintel.settings import Settings, get_settings
 from cintel.store.tables import RAW_KEPT, stored_columns
 
 K = FieldKind
 # Kinds by check, as frozensets built once: an Enum member lookup costs more than the check itself.
-_CONTROL_CHECKED = frozenset({K.ID, K.NAME, K.TEXT, K.LIST, K.CODE, K.EMAIL})
-_FORMULA_CHECKED = frozenset({K.ID, K.NAME, K.TEXT, K.LIST})
-_LENGTH_CHECKED = frozenset({K.ID, K.NAME, K.TEXT, K.LIST, K.EMAIL, K.LOCODE_LIST, K.CONTAINER_LIST})
+_CONTROL_CHECKED = frozenset({K.ID, K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST, K.CODE, K.EMAIL})
+_FORMULA_CHECKED = frozenset({K.ID, K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST})
+_LENGTH_CHECKED = frozenset({K.ID, K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST, K.EMAIL, K.LOCODE_LIST,
+                             K.CONTAINER_LIST})
 _NUMBERS = frozenset({K.INTEGER, K.DECIMAL, K.LATITUDE, K.LONGITUDE})
 _COORDINATES = frozenset({K.LATITUDE, K.LONGITUDE})
 _LISTS = frozenset({K.LOCODE_LIST, K.CONTAINER_LIST})
-_ID, _LIST, _CODE, _DATE, _DATETIME, _BOOLEAN, _INTEGER, _LATITUDE = (
-    K.ID, K.LIST, K.CODE, K.DATE, K.DATETIME, K.BOOLEAN, K.INTEGER, K.LATITUDE)
+_ID, _LIST, _CODE, _DATE, _DATETIME, _BOOLEAN, _INTEGER, _LATITUDE, _ENTRY_LIST = (
+    K.ID, K.LIST, K.CODE, K.DATE, K.DATETIME, K.BOOLEAN, K.INTEGER, K.LATITUDE, K.ENTRY_LIST)
 _CONTROL = ops.rust_regex(CONTROL)
 _FORMULA = ops.rust_regex(FORMULA)
 @dataclass(frozen=True)
@@ -93,6 +94,14 @@ def _check_field(f: Field, raw: str | None, out: _Context, clean: dict[str, Any]
 
     if kind is _ID:
         clean[name] = text
+    elif kind is _ENTRY_LIST:
+        entries = split_list(text, standardised_entry)
+        bad = ";".join(e for e in entries if bad_entry(e, f))
+        if bad:
+            out.add(name, Problem.INVALID_ENTRY, f"{name} has '{ops.shown(bad)}', which is not {entry_expected(f)}")
+        std = ";".join(entries) or None
+        clean[name] = std
+        clean[f"{name}_raw"] = raw if raw != std else None
     elif kind in RAW_KEPT:
         std = ";".join(split_list(text, ops.standardised_text)) if kind is _LIST else ops.standardised_text(text)
         clean[name] = std
@@ -211,6 +220,9 @@ def _check_number(f: Field, text: str, out: _Context) -> float | int | None:
 def _declaration_rules(c: dict[str, Any], out: _Context) -> None:
     """Scalar `validate._declaration_rules`; a None on either side of a comparison never fires (as null)."""
     tolerance = out.settings.unit_mass_tolerance
+    if c["importer_id"] is None and c["importer_name"] is None:
+        out.add("importer_name", Problem.MISSING_PARTY,
+                "the declaration names no importer: give importer_id, importer_name or both")
     item_no, net, gross = c["item_no"], c["net_mass_kg"], c["gross_mass_kg"]
     quantity, unit, invoice = c["quantity"], c["quantity_unit"], c["invoice_value"]
     if item_no is not None and item_no < 1:
@@ -308,7 +320,9 @@ def validate_row(row: Mapping[str, Any], fmt: RecordFormat, today: date | None =
         _declaration_rules(clean, out)
     else:
         _other_rules(fmt.kind, clean, out)
-    return RowResult({c: clean[c] for c in layout.columns}, out.problems)
+    planned = {f.name for f in fmt.fields if f.future_when and clean.get(f.future_when[0]) in f.future_when[1]}
+    problems = [p for p in out.problems if not (p.code is Problem.DATE_IN_FUTURE and p.field in planned)]
+    return RowResult({c: clean[c] for c in layout.columns}, problems)
 
 
 def validate_rows(rows: Sequence[Mapping[str, Any]], fmt: RecordFormat, today: date | None = None, *,

@@ -18,6 +18,7 @@ from cintel.risk.features_history import importer_key, per_declaration
 from cintel.risk.features_network import NetworkContext
 from cintel.risk.features_peers import LOG_COLUMNS, UNIT_VALUE_COLUMNS
 from cintel.risk.features_registry import AGGREGATES, FEATURES, HEADER_COLUMNS
+from cintel.settings import get_settings
 
 ROUND_VALUE_STEP = 100.0  # invoice values that are whole multiples of this look made up rather than invoiced
 DECLARATION_FEATURES = [n for n, s in FEATURES.items() if s.level is FeatureLevel.DECLARATION]
@@ -44,10 +45,31 @@ def prepare(items: pl.DataFrame) -> pl.DataFrame:
     return items.with_columns(PREPARE_COLUMNS).with_columns(LOG_COLUMNS)
 
 
+def _document_types() -> pl.Expr:
+    """The types of the documents an item comes with: its own and its declaration's ('TYPE:REFERENCE' entries)."""
+    entries = pl.concat_list([pl.col("item_documents").fill_null("").str.split(";"),
+                              pl.col("documents").fill_null("").str.split(";")])
+    return entries.list.eval(pl.element().str.split(":").list.first().filter(pl.element() != ""))
+
+
+def _regime_columns() -> list[pl.Expr]:
+    settings = get_settings()
+    preference = pl.col("preference_code")
+    claimed = (preference.is_not_null() & ~preference.is_in(list(settings.no_preference_codes))).fill_null(False)
+    proved = _document_types().list.eval(pl.element().is_in(list(settings.origin_proof_document_types))).list.any()
+    return [
+        claimed.alias("preference_claimed"),
+        (claimed & ~proved.fill_null(False)).alias("preference_without_proof"),
+        pl.col("procedure_code").is_in(list(settings.relief_procedure_codes)).fill_null(False)
+        .alias("relief_procedure"),
+    ]
+
+
 def _route_columns() -> list[pl.Expr]:
     ports = pl.col("transshipment_ports").fill_null("").str.count_matches(r"[^;]+")  # non-empty ';'-separated parts
     invoice = pl.col("invoice_value")
     return [
+        *_regime_columns(),
         pl.col("hs_code").str.slice(0, 2).alias("hs_chapter"),
         (pl.col("country_of_origin") != pl.col("country_of_dispatch")).alias("origin_differs_dispatch"),
         ports.cast(pl.Int64).alias("n_transshipment_ports"),
@@ -59,7 +81,8 @@ def _route_columns() -> list[pl.Expr]:
     ]
 
 
-# The row-wise features: HS chapter, route (origin vs dispatch, transshipments) and round values.
+# The row-wise features: customs regime (preference, proof of origin, relief procedure), HS chapter, route (origin
+# vs dispatch, transshipments) and round values.
 ROUTE_COLUMNS: tuple[pl.Expr, ...] = tuple(_route_columns())
 
 

@@ -211,6 +211,16 @@ _ITEM_SPECS = [
     _spec("origin_differs_dispatch", F, ITEM, "Country of origin differs from the country of dispatch",
           _flag_reason("origin_differs_dispatch", lambda r: f"goods of origin {r.get('country_of_origin')} "
                        f"dispatched from {r.get('country_of_dispatch')}")),
+    _spec("preference_claimed", F, ITEM, "The item claims a tariff preference (its preference code is not one of "
+          "the settings' no_preference_codes)"),
+    _spec("preference_without_proof", F, ITEM, "A tariff preference is claimed and no document that proves the "
+          "preferential origin (certificate, EUR.1, statement on origin) is produced",
+          _flag_reason("preference_without_proof", lambda r: f"preference {r.get('preference_code')} claimed for "
+                       f"origin {r.get('country_of_origin')} without a proof of origin")),
+    _spec("relief_procedure", F, ITEM, "The item is released under a procedure with a tax relief open to abuse "
+          "(e.g. 42, VAT-exempt onward supply)",
+          _flag_reason("relief_procedure", lambda r: f"released under procedure {r.get('procedure_code')} "
+                       "(tax relief)")),
     _spec("new_hs6_for_importer", F, ITEM, "The importer has not declared this HS6 before",
           _flag_reason("new_hs6_for_importer", lambda r: f"first declaration of HS {r.get('hs6')} by this importer")),
 ]
@@ -310,6 +320,9 @@ AGGREGATES: dict[str, Aggregate] = {
     "any_round_value": Aggregate("round_value", "any", ("invoice_value",)),
     "any_origin_differs_dispatch": Aggregate("origin_differs_dispatch", "any", ("country_of_origin",)),
     "any_new_hs6_for_importer": Aggregate("new_hs6_for_importer", "any", ("hs6",)),
+    "any_preference_without_proof": Aggregate("preference_without_proof", "any",
+                                              ("preference_code", "country_of_origin")),
+    "any_relief_procedure": Aggregate("relief_procedure", "any", ("procedure_code",)),
 }
 
 
@@ -357,10 +370,17 @@ _AGGREGATE_SPECS = [
     _spec("any_new_hs6_for_importer", F, DECL, "Some item is of an HS6 the importer never declared before",
           _flag_reason("any_new_hs6_for_importer", lambda r: f"first declaration of HS "
                        f"{r.get('any_new_hs6_for_importer__hs6')} by this importer")),
+    _spec("any_preference_without_proof", F, DECL, "Some item claims a preference without a proof of origin",
+          _flag_reason("any_preference_without_proof", lambda r: f"preference "
+                       f"{r.get('any_preference_without_proof__preference_code')} claimed for origin "
+                       f"{r.get('any_preference_without_proof__country_of_origin')} without a proof of origin")),
+    _spec("any_relief_procedure", F, DECL, "Some item is released under a tax-relief procedure",
+          _flag_reason("any_relief_procedure", lambda r: "released under procedure "
+                       f"{r.get('any_relief_procedure__procedure_code')} (tax relief)")),
 ]
 _CONTEXT_SPECS = [
     _spec(f"{name}__{c}", C if c in ("hs6", "hs_code", "country_of_origin", "duty_neighbour_code",
-                                     "anti_dumping_elsewhere_origin") else N,
+                                     "anti_dumping_elsewhere_origin", "preference_code", "procedure_code") else N,
           DECL, f"{c} of the item behind {name} (for the explanation)", model_input=False)
     for name, agg in AGGREGATES.items() for c in agg.context
 ]

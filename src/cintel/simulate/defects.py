@@ -75,11 +75,11 @@ DEFECTS: dict[RecordKind, tuple[Defect, ...]] = {
     RecordKind.DECLARATIONS: (
         Defect("invalid_country", "exporter_country", "header", None, lambda c, s: _pick(_BAD_COUNTRIES, s)),
         Defect("invalid_country", "country_of_origin", "item", None, lambda c, s: _pick(_BAD_COUNTRIES, s)),
-        Defect("bad_container_check_digit", "container_numbers", "header", _not_null("container_numbers"),
+        Defect("bad_container_check_digit", "container_numbers", "item", _not_null("container_numbers"),
                _bad_check_digit),
         Defect("net_mass_exceeds_gross", "gross_mass_kg", "item", None,
                lambda c, s: pl.col("net_mass_kg") * 0.8),
-        Defect("missing_required", "importer_name", "header", None, _missing),
+        Defect("missing_required", "office_code", "header", None, _missing),
         Defect("missing_required", "customs_value", "item", None, _missing),
         Defect("unparsable_date", "declaration_date", "header", None, _bad_date),
         Defect("negative_value", "invoice_value", "item", None, _negative),

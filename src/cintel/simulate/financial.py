@@ -17,7 +17,7 @@ from cintel.simulate.catalogue import IMPORTING_COUNTRY, PARTNERS
 from cintel.simulate.config import Scheme, SimulationConfig
 from cintel.simulate.declarations import Draft
 from cintel.simulate.items import CURRENCIES
-from cintel.simulate.sampling import date_strings, day_number, lookup
+from cintel.simulate.sampling import date_strings, day_number, in_format, lookup
 from cintel.simulate.valuation import Valuation
 
 _CODES = np.array([p.code for p in PARTNERS])
@@ -102,4 +102,4 @@ def financial_frame(rng: np.random.Generator, config: SimulationConfig, draft: D
         "payee_country": lookup(register["country"], payee_row),
         "reference": reference,
     })
-    return frame.select([f.name for f in FINANCIAL.fields])
+    return in_format(frame, FINANCIAL)

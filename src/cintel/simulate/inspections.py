@@ -24,7 +24,7 @@ from cintel.simulate.catalogue import (
 )
 from cintel.simulate.config import Scheme, SimulationConfig
 from cintel.simulate.declarations import POST, Draft
-from cintel.simulate.sampling import date_strings, day_number, lookup
+from cintel.simulate.sampling import date_strings, day_number, in_format, lookup
 from cintel.simulate.tables import Mentions
 from cintel.simulate.valuation import Valuation
 
@@ -130,5 +130,5 @@ def inspections_frame(rng: np.random.Generator, config: SimulationConfig, draft:
     })[order]
     frame = frame.with_columns(
         inspection_id="INS" + pl.Series(np.arange(1, len(selected) + 1)).cast(pl.String).str.zfill(8))
-    return frame.select([f.name for f in INSPECTIONS.fields])
+    return in_format(frame, INSPECTIONS)
 

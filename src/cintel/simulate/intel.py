@@ -23,7 +23,7 @@ from cintel.simulate.declarations import Draft
 from cintel.simulate.names import company_names, person_names
 from cintel.simulate.noise import N_VARIANTS
 from cintel.simulate.routes import Lanes
-from cintel.simulate.sampling import date_strings, day_number
+from cintel.simulate.sampling import date_strings, day_number, in_format
 
 _CODES = np.array([p.code for p in PARTNERS])
 _SOURCES = ("Customs intelligence unit", "Financial intelligence unit", "National police", "Partner customs "
@@ -122,7 +122,7 @@ def intel_frame(rng: np.random.Generator, config: SimulationConfig, draft: Draft
     )
     assert set(frame["source_reliability"]) <= set(SourceReliability.codes())
     assert set(frame["info_credibility"]) <= set(InfoCredibility.codes())
-    return frame.select([f.name for f in INTEL_REPORTS.fields])
+    return in_format(frame, INTEL_REPORTS)
 
 
 def _birth_dates(rng: np.random.Generator, config: SimulationConfig, n: int) -> pl.Series:
@@ -197,4 +197,4 @@ def watchlist_frame(rng: np.random.Generator, config: SimulationConfig, actors: 
         listed_on=date_strings(listed_on),
         list_version=pl.lit((config.end_date - timedelta(days=int(rng.integers(0, 30)))).isoformat()),
     )
-    return frame.select([f.name for f in WATCHLIST.fields])
+    return in_format(frame, WATCHLIST)

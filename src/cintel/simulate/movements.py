@@ -21,7 +21,7 @@ from cintel.simulate.declarations import SEA, Draft
 from cintel.simulate.names import CARRIERS
 from cintel.simulate.noise import choose_variants, variant_names
 from cintel.simulate.routes import Lanes
-from cintel.simulate.sampling import date_strings, datetime_strings, day_number, lookup
+from cintel.simulate.sampling import date_strings, datetime_strings, day_number, in_format, lookup
 from cintel.simulate.seaports import SEAPORTS
 from cintel.simulate.transport import PORTS, Transport
 
@@ -72,7 +72,7 @@ def manifests_frame(rng: np.random.Generator, config: SimulationConfig, draft: D
         "loading_date": date_strings(transport.departure[sea]),
         "arrival_date": date_strings(transport.arrival[sea]),
     })
-    return frame.select([f.name for f in MANIFESTS.fields])
+    return in_format(frame, MANIFESTS)
 
 
 def _block(rows: np.ndarray, kind: int, port: np.ndarray, day: np.ndarray, vessel: np.ndarray,
@@ -146,4 +146,4 @@ def events_frame(rng: np.random.Generator, config: SimulationConfig, draft: Draf
                             .then(voyage)
                             .when(pl.Series(ev["vessel"] >= 0)).then("F" + voyage)).to_series(),
     })
-    return frame.select([f.name for f in EVENTS.fields])
+    return in_format(frame, EVENTS)

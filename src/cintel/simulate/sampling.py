@@ -9,6 +9,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from cintel.domain.records import RecordFormat
+
 _EPOCH = date(1970, 1, 1)
 
 
@@ -93,3 +95,9 @@ def lookup(table: Sequence[str] | np.ndarray | pl.Series, index: np.ndarray) -> 
     if (index < 0).any():
         out = pl.select(pl.when(pl.Series(index >= 0)).then(out)).to_series()
     return out
+
+
+def in_format(frame: pl.DataFrame, fmt: RecordFormat) -> pl.DataFrame:
+    """The frame's columns in the format's order; optional fields the simulation does not model are empty."""
+    return frame.select(pl.col(f.name) if f.name in frame.columns else pl.lit(None, dtype=pl.String).alias(f.name)
+                        for f in fmt.fields)

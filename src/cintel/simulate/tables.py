@@ -28,7 +28,7 @@ from cintel.simulate.declarations import SEA, Draft
 from cintel.simulate.items import CURRENCIES, INCOTERM_CODES
 from cintel.simulate.noise import choose_variants, variant_names
 from cintel.simulate.routes import Lanes
-from cintel.simulate.sampling import date_strings, lookup
+from cintel.simulate.sampling import date_strings, in_format, lookup
 from cintel.simulate.transport import PORTS, Transport
 from cintel.simulate.valuation import Valuation
 
@@ -107,9 +107,6 @@ def declarations_frame(rng: np.random.Generator, draft: Draft, actors: Actors, c
     by_mode = np.array([mode_office.get(m, 0) for m in range(10)])
     office = np.where((draft.mode == SEA) & (transport.discharge >= 0), by_port[transport.discharge],
                       by_mode[draft.mode])
-    containers = (transport.containers.group_by("decl", maintain_order=True)
-                  .agg(pl.col("container").str.join(";")))
-    container_list = pl.Series([None] * n, dtype=pl.String).scatter(containers["decl"], containers["container"])
     # Many declarations leave the exporter's identifier out.
     exporter_row = np.where(rng.random(n) < 0.8, actors.exporter_row[draft.declared_exporter], -1)
     header = pl.DataFrame({
@@ -128,7 +125,6 @@ def declarations_frame(rng: np.random.Generator, draft: Draft, actors: Actors, c
         "port_of_discharge": lookup(PORTS, transport.discharge),
         "transport_mode": pl.Series(draft.mode).cast(pl.String),
         "vessel_imo": lookup(lanes.vessels["imo"], transport.vessel),
-        "container_numbers": container_list,
         "invoice_currency": lookup(CURRENCIES, draft.currency),
         "incoterm": lookup(INCOTERM_CODES, draft.incoterm),
         "importer_address": pl.select(pl.when(pl.Series(draft.person)).then(
@@ -138,6 +134,8 @@ def declarations_frame(rng: np.random.Generator, draft: Draft, actors: Actors, c
         "voyage": transport.voyage,
         "transshipment_ports": lookup(PORTS, transport.hub),
         "bl_number": transport.document,
+        "country_of_destination": IMPORTING_COUNTRY,
+        "documents": _documents(mentions.declaration_id, transport.document),
     })
     items = draft.items
     item_frame = pl.DataFrame({
@@ -151,9 +149,58 @@ def declarations_frame(rng: np.random.Generator, draft: Draft, actors: Actors, c
         "gross_mass_kg": items["gross"],
         "invoice_value": valuation.invoice_value,
         "customs_value": valuation.customs_value,
+        "container_numbers": item_containers(transport.containers, items["decl"], items["item_no"]),
+        "procedure_code": "40",  # release for free circulation
+        "previous_procedure": "00",
+        "preference_code": "100",  # third-country duty, no preference claimed
+        "duties": _duties(valuation.customs_value, valuation.declared_duty),
+        "packages": np.maximum(1, np.round(items["gross"] / 25.0)).astype(np.int64),
+        "package_kind": "CT",
     })
     frame = pl.concat([header[items["decl"]], item_frame], how="horizontal")
-    return frame.select([f.name for f in DECLARATIONS.fields])
+    frame = frame.with_columns(total_packages=pl.col("packages").sum().over("declaration_id"))
+    # The parties the simulated trade does not name (representative, consignee, seller, buyer) stay empty.
+    return in_format(frame, DECLARATIONS)
+
+
+VAT_RATE = 0.21  # the importing country's standard rate
+
+
+def _duties(customs_value: np.ndarray, duty: np.ndarray) -> pl.Series:
+    """Import duty (A00) and VAT (B00) as assessed on each item, in the flat format's TYPE:BASE:RATE:AMOUNT."""
+    value = pl.Series(np.round(customs_value, 2))
+    paid = pl.Series(np.round(duty, 2))
+    rate = pl.Series(np.where(customs_value > 0, np.round(duty / np.maximum(customs_value, 1e-9), 4), 0.0))
+    vat_base = pl.Series(np.round(customs_value + duty, 2))
+    vat = pl.Series(np.round((customs_value + duty) * VAT_RATE, 2))
+    return pl.select(pl.concat_str([pl.lit("A00:"), value, pl.lit(":"), rate, pl.lit(":"), paid,
+                                    pl.lit(";B00:"), vat_base, pl.lit(f":{VAT_RATE}:"), vat])).to_series()
+
+
+def _documents(declaration_id: pl.Series, transport_document: pl.Series) -> pl.Series:
+    """The commercial invoice (380) of every declaration and, where there is one, the transport document (705)."""
+    invoice = pl.lit("380:INV") + declaration_id.str.slice(-8)
+    return pl.select(pl.when(transport_document.is_not_null())
+                     .then(pl.concat_str([invoice, pl.lit(";705:"), transport_document]))
+                     .otherwise(invoice)).to_series()
+
+
+def item_containers(containers: pl.DataFrame, decl: np.ndarray, item_no: np.ndarray) -> pl.Series:
+    """Each item's containers (';'-joined): a declaration's containers dealt out over its items in turn, and
+    an item left without one shares a container with an earlier item, so the union is the declaration's."""
+    items = pl.DataFrame({"decl": decl, "item_no": item_no.astype(np.int64)}).with_row_index("_i")
+    n_items = items.group_by("decl").agg(pl.len().alias("n_items"))
+    boxes = (containers.with_columns(j=pl.int_range(pl.len()).over("decl"), n_boxes=pl.len().over("decl"))
+             .join(n_items, on="decl"))
+    dealt = boxes.select("decl", (pl.col("j") % pl.col("n_items") + 1).alias("item_no"), "container")
+    shared = (items.join(boxes.filter(pl.col("j") == 0).select("decl", "n_boxes", "n_items"), on="decl")
+              .filter(pl.col("item_no") > pl.col("n_boxes"))
+              .join(boxes.select("decl", "j", "container"), on="decl")
+              .filter(pl.col("j") == (pl.col("item_no") - 1) % pl.col("n_boxes"))
+              .select("decl", "item_no", "container"))
+    per_item = (pl.concat([dealt, shared]).group_by("decl", "item_no", maintain_order=True)
+                .agg(pl.col("container").str.join(";")))
+    return items.join(per_item, on=["decl", "item_no"], how="left").sort("_i")["container"]
 
 
 def parties_frame(actors: Actors) -> pl.DataFrame:

@@ -6,6 +6,12 @@ Resolution scores pairs of records (`entity_links`, with the match weights that 
 clusters them into `entities` and obeys the analysts' `entity_decisions`, which outlive every
 re-run. Screening hits against watch lists, and the dispositions analysts give them, are kept
 per party record and list entry so a pair judged a false positive does not alert again.
+
+Watch lists are datasets with releases (`cintel.entities.watchlists`): `watchlists` holds each list's
+current release, `watchlist_releases` what every release changed, `watchlist_entities` the
+publisher's entities as last released (a delta file applies to them), `watchlist_context` the
+non-target entities kept beside an entry, and `watchlist_delistings` the entries a release removed.
+`watchlist_entries` (a record table, `cintel.store.tables`) holds only the entries listed now.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ entity_records = Table(
     Column("email", String(254)),
     Column("iban", String(34)),
     Column("imo", String(7)),
+    Column("identifiers", Text,
+           comment="every identifier the record gives (tax, VAT, EORI, register, ...), ';'-joined"),
     Column("first_seen", Date, comment="earliest date of a source record that gives it"),
     Column("entity_id", String(32), comment="entities.entity_id it is resolved to; null until resolved"),
     Index("ix_entity_records_entity_id", "entity_id"),
@@ -115,7 +123,9 @@ screening_hits = Table(
     Column("matched_name", Text, nullable=False),
     Column("explanation", Text, nullable=False, comment="JSON: feature -> value behind the score"),
     Column("screened_at", DateTime(timezone=True), nullable=False),
-    Column("open", Boolean, nullable=False, comment="false once a disposition is recorded"),
+    Column("open", Boolean, nullable=False, comment="false once a disposition is recorded or the entry delisted"),
+    Column("closed_reason", Text, comment="why the hit was closed without a disposition (the entry was delisted)"),
+    Column("closed_at", DateTime(timezone=True)),
     Index("ix_screening_hits_record", "record_id"),
     Index("ix_screening_hits_entry", "list_name", "entry_id"),
 )
@@ -130,4 +140,84 @@ screening_dispositions = Table(
     Column("reason", Text, nullable=False),
     Column("decided_by", String(64), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
+)
+
+watchlists = Table(
+    "watchlists",
+    metadata,
+    Column("list_name", String(128), primary_key=True),
+    Column("source", Text, comment="publisher's datasets the list's releases come from, ';'-joined"),
+    Column("current_version", String(64), comment="version of the release in force"),
+    Column("current_release", Integer, comment="watchlist_releases.id in force"),
+    Column("entries", Integer, nullable=False, comment="entries listed now"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+watchlist_releases = Table(
+    "watchlist_releases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_name", String(128), nullable=False),
+    Column("version", String(64)),
+    Column("mode", String(8), nullable=False, comment="full (replaces the list) or delta (ADD/MOD/DEL)"),
+    Column("sha256", String(64), nullable=False, comment="of the file: the same file is one release per list"),
+    Column("batch_id", Integer, nullable=False, comment="batches.id of the import (provenance, quarantine)"),
+    Column("source_path", Text, nullable=False),
+    Column("source_format", String(16), nullable=False),
+    Column("lines", Integer, nullable=False, comment="lines (or rows) of the file, every one accounted for"),
+    Column("blank", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False, comment="lines that could not be used"),
+    Column("operations", Integer, nullable=False, comment="delta operations applied"),
+    Column("unknown_deletes", Integer, nullable=False, comment="DEL of an entity the list did not hold"),
+    Column("entries", Integer, nullable=False, comment="entries listed after the release"),
+    Column("added", Integer, nullable=False),
+    Column("changed", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("delisted", Integer, nullable=False),
+    Column("kept", Integer, nullable=False, comment="targets whose new version could not be used: old one kept"),
+    Column("non_targets_context", Integer, nullable=False, comment="non-target parties kept as context"),
+    Column("non_targets_skipped", Integer, nullable=False, comment="non-target parties tied to no target"),
+    Column("schemata", Text, nullable=False, comment="JSON: other schema -> {context, skipped}"),
+    Column("hits_closed", Integer, nullable=False, comment="open hits on delisted entries closed"),
+    Column("imported_by", String(64), nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Index("ix_watchlist_releases_list_name_sha256", "list_name", "sha256"),
+)
+
+watchlist_entities = Table(
+    "watchlist_entities",
+    metadata,
+    Column("list_name", String(128), primary_key=True),
+    Column("entity_id", String(128), primary_key=True),
+    Column("schema", String(64), nullable=False),
+    Column("data", Text, nullable=False, comment="the FtM entity as released (JSON, values cut to 4,096 chars)"),
+    Column("release_id", Integer, nullable=False, comment="release that last gave it"),
+)
+
+watchlist_context = Table(
+    "watchlist_context",
+    metadata,
+    Column("list_name", String(128), primary_key=True),
+    Column("entry_id", String(128), primary_key=True, comment="the entry it belongs to"),
+    Column("entity_id", String(128), primary_key=True, comment="the non-target entity"),
+    Column("schema", String(64), nullable=False, comment="Address, Sanction, Ownership, Person, ..."),
+    Column("relation", String(160), nullable=False, comment="the property that ties it (Ownership.owner, ...)"),
+    Column("caption", Text),
+    Column("release_id", Integer, nullable=False),
+)
+
+watchlist_delistings = Table(
+    "watchlist_delistings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_name", String(128), nullable=False),
+    Column("entry_id", String(128), nullable=False),
+    Column("name", Text),
+    Column("entity_type", String(16)),
+    Column("delisted_on", Date, nullable=False),
+    Column("release_id", Integer, nullable=False, comment="release that no longer held it"),
+    Column("version", String(64), comment="version of that release"),
+    Column("entry", Text, nullable=False, comment="JSON: the entry as it was last listed"),
+    Column("relisted_in_release", Integer, comment="a later release that listed it again"),
+    Index("ix_watchlist_delistings_list_name_entry_id", "list_name", "entry_id"),
 )

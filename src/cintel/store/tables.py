@@ -54,7 +54,7 @@ _FIXED_WIDTH: dict[FieldKind, int] = {
     K.IBAN: 34, K.EMAIL: 254, K.PHONE: 16, K.CODE: 32,
 }
 # Kinds whose text is standardised; the verbatim value is kept beside it when it differs.
-RAW_KEPT = frozenset({K.NAME, K.TEXT, K.LIST})
+RAW_KEPT = frozenset({K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST})
 
 
 def column_type(f: Field) -> TypeEngine[Any]:
@@ -63,7 +63,7 @@ def column_type(f: Field) -> TypeEngine[Any]:
         return String(_FIXED_WIDTH[f.kind])
     if f.kind is K.ID:
         return String(f.max_length)
-    if f.kind in (K.NAME, K.TEXT, K.LIST, K.LOCODE_LIST, K.CONTAINER_LIST):
+    if f.kind in (K.NAME, K.TEXT, K.LIST, K.ENTRY_LIST, K.LOCODE_LIST, K.CONTAINER_LIST):
         return Text()
     if f.kind is K.DATE:
         return Date()
@@ -139,6 +139,8 @@ quarantine = Table(
     Column("message", Text, nullable=False),
     Column("errors", Text, nullable=False, comment="JSON list of every problem found in the row"),
     Column("raw", Text, nullable=False, comment="the row exactly as read, JSON object or raw text"),
+    Column("source_text", Text, comment="the source the row was mapped from, when it is not the row itself "
+           "(the segments of an EDIFACT message)"),
     Column("status", String(16), nullable=False, default="open", comment="open or resolved"),
     Column("resolved_batch_id", Integer, ForeignKey("batches.id")),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -36,13 +36,18 @@ from cintel.store.entity_tables import entities, entity_record_sources, entity_r
 from cintel.store.risk_tables import risk_assessments, risk_rules, risk_runs
 
 HISTORY_LIMIT = 20
-PARTY_ROLES = (PartyRole.IMPORTER, PartyRole.EXPORTER, PartyRole.DECLARANT)
+PARTY_ROLES = (PartyRole.IMPORTER, PartyRole.EXPORTER, PartyRole.DECLARANT, PartyRole.REPRESENTATIVE,
+               PartyRole.CONSIGNEE, PartyRole.SELLER, PartyRole.BUYER)
+ALWAYS_SHOWN = PARTY_ROLES[:3]
 # What the declaration itself says about each party (the columns of its party mention).
 DECLARED_PARTY = {
     PartyRole.IMPORTER: {"id": "importer_id", "name": "importer_name", "country": "importer_country",
                          "address": "importer_address"},
     PartyRole.EXPORTER: {"id": "exporter_id", "name": "exporter_name", "country": "exporter_country"},
     PartyRole.DECLARANT: {"id": "declarant_id"},
+    PartyRole.REPRESENTATIVE: {"id": "representative_id", "name": "representative_name"},
+    **{role: {"id": f"{role.value}_id", "name": f"{role.value}_name", "country": f"{role.value}_country"}
+       for role in (PartyRole.CONSIGNEE, PartyRole.SELLER, PartyRole.BUYER)},
 }
 _PROVENANCE = ("batch_id", "source_row", "record_hash")
 
@@ -90,6 +95,8 @@ def _parties(conn: Connection, header: Mapping[Any, Any]) -> list[dict[str, Any]
         declared = {name: header.get(columns[name]) if name in columns else None
                     for name in ("id", "name", "country", "address")}
         found = resolved.get(role.value)
+        if role not in ALWAYS_SHOWN and found is None and not any(declared.values()):
+            continue  # a representative, consignee, seller or buyer the declaration does not name
         out.append({"role": role.value, "role_description": role.description, **declared,
                     "record_id": found.record_id if found else None,
                     "entity_id": found.entity_id if found else None,
