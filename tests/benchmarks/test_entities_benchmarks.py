@@ -50,3 +50,17 @@ def test_exporter_names_are_seeded_and_split_by_family() -> None:
     a, b = exporter_set(80, seed=4), exporter_set(80, seed=4)
     assert a.equals(b)
     assert a.group_by("family").agg(splits=__import__("polars").col("split").n_unique())["splits"].max() == 1
+
+
+def test_exporter_names_hold_hard_negatives_and_the_benchmark_counts_them() -> None:
+    import polars as pl
+
+    from cintel.benchmarks.entities import _hard_negatives
+    from cintel.benchmarks.exporter_names import exporter_set
+
+    names = exporter_set(400, seed=2)
+    siblings = names.group_by("family").agg(pl.col("truth").n_unique().alias("companies"))
+    assert siblings.filter(pl.col("companies") > 1).height > 0
+    apart = names.select("record_id", cluster=pl.col("truth").cast(pl.String))
+    assert _hard_negatives(names) > 0
+    assert _hard_negatives(names, apart) == 0

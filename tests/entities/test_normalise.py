@@ -150,3 +150,19 @@ def test_normalise_parties_computes_once_per_distinct_value() -> None:
     out = normalise_parties(frame)
     assert time.perf_counter() - start < 10
     assert out["name_key"].n_unique() == 2000
+
+
+def test_line_of_business_and_branch_words_are_the_marks_of_a_name() -> None:
+    from cintel.entities.normalise import fold_core, name_marks
+
+    assert name_marks(fold_core("ningbo haitian textiles export branch")) == (["export", "textile"], "branch")
+    assert name_marks(fold_core("ningbo haitian")) == ([], None)
+
+
+def test_romanisations_share_a_skeleton_and_other_names_do_not() -> None:
+    from cintel.entities.normalise import name_skeleton
+
+    assert name_skeleton("stroytekh volgakhim snab") == name_skeleton("stroiteh volgahim snab")
+    assert name_skeleton("geumho seoheung chem") == name_skeleton("kumho sohung chem")
+    assert name_skeleton("haitian trading") != name_skeleton("haitian textile")
+    assert name_skeleton(None) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -89,3 +90,54 @@ def test_names_with_different_numbers_carry_different_numbers() -> None:
                                                     "Yiwu Hongxin Garment Factory"],
                                            "country": ["CN", "CN"]}))
     assert frame["name_numbers"].to_list() == ["2", None]
+
+
+def _name_evidence(names: list[str], pairs: list[tuple[int, int]]) -> list[tuple[str, float]]:
+    """The name level reached by each of the given pairs of ``names`` (one Chinese city, one port), and its
+    match weight, with a model trained on them and a few others (no identifiers: priors, u from random pairs)."""
+    from cintel.entities.resolve import score_pairs
+
+    filler = [f"{w} {line} Co., Ltd." for w in ("Xiamen Hongda", "Qingdao Jinlong", "Foshan Meili", "Tianjin Rongfa")
+              for line in ("Trading", "Textile", "Furniture")]
+    every = names + filler
+    ids = [f"r{k:02d}" for k in range(len(every))]
+    records = pl.DataFrame({"record_id": ids, "entity_type": ["unknown"] * len(every), "name": every,
+                            "country": ["CN"] * len(every)})
+    facts = pl.DataFrame({"record_id": ids, "importers": [None] * len(every), "ports": [["CNNGB"]] * len(every),
+                          "hs_chapters": [None] * len(every)},
+                         schema={"record_id": pl.String, "importers": pl.List(pl.String),
+                                 "ports": pl.List(pl.String), "hs_chapters": pl.List(pl.String)})
+    compared = comparison_frame(records, facts)
+    scored = score_pairs(train_model(compared, party_spec(), max_pairs=1e4), compared, floor=0.0)
+    found = {(a, b): json.loads(e)["name"] for a, b, e in scored.select("record_a", "record_b", "explanation")
+             .iter_rows()}
+    return [(found[(ids[a], ids[b])]["level"], found[(ids[a], ids[b])]["weight"]) for a, b in pairs]
+
+
+def test_siblings_with_a_different_line_of_business_word_stay_apart() -> None:
+    same, sibling = _name_evidence(["Ningbo Haitian Textile Co., Ltd.", "HAITIAN TEXTILES (NINGBO) CO.,LTD",
+                                    "Ningbo Haitian Trading Co., Ltd."], [(0, 1), (0, 2)])
+    assert same[1] > 2
+    assert sibling[0] == "names carry different line-of-business words"
+    assert sibling[1] < -5
+
+
+def test_a_branch_is_another_company() -> None:
+    ((level, weight),) = _name_evidence(["Ningbo Haitian Textile Co., Ltd.",
+                                         "Ningbo Haitian Textile Co., Ltd. East Branch"], [(0, 1)])
+    assert level == "names carry different branch words"
+    assert weight < -5
+
+
+def test_a_dropped_city_word_does_not_prevent_a_match() -> None:
+    ((level, weight),) = _name_evidence(["Ningbo Haitian Electrical Appliance Co., Ltd.",
+                                         "HAITIAN ELEC. APPLIANCE CO.,LTD"], [(0, 1)])
+    assert level.startswith("one name's words all in the other")
+    assert weight > 2
+
+
+def test_two_romanisations_of_one_korean_name_are_compared() -> None:
+    frame = comparison_frame(pl.DataFrame({"record_id": ["a", "b"], "entity_type": ["unknown"] * 2,
+                                           "name": ["Samjin Gwangmyeong Steel Co., Ltd.",
+                                                    "SAMCHIN KWANGMYONG STEEL CORP."], "country": ["KR", "KR"]}))
+    assert frame["name_skeleton"][0] == frame["name_skeleton"][1]

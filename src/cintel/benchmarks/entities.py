@@ -207,6 +207,7 @@ def run_entities(declarations: int = 100_000, seed: int = 3, scale_records: int 
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
 NAIVE_THRESHOLDS = tuple(range(70, 101, 2))
+TARGET_PRECISION = 0.99
 _NO_DECISIONS = {"record_a": pl.String, "record_b": pl.String, "decision": pl.String}
 
 
@@ -263,6 +264,20 @@ def _scores(part: pl.DataFrame, clusters: pl.DataFrame) -> dict[str, float]:
     return pairwise_scores(part.select("record_id", "truth").join(clusters, on="record_id"), "cluster")
 
 
+def _hard_negatives(part: pl.DataFrame, clusters: pl.DataFrame | None = None) -> int:
+    """Pairs of records of distinct companies of one family (near-namesakes of one city): all of them, or
+    those ``clusters`` puts together."""
+    frame = part.select("record_id", "family", "truth")
+    by = ["family"] if clusters is None else ["family", "cluster"]
+    if clusters is not None:
+        frame = frame.join(clusters, on="record_id")
+
+    def pairs(*keys: str) -> int:
+        sizes = frame.group_by(*keys).len()["len"]
+        return int((sizes * (sizes - 1) // 2).sum())
+    return pairs(*by) - pairs(*by, "truth")
+
+
 def run_exporters(companies: int = 3_000, seed: int = 0, max_pairs: float = 2e6) -> dict[str, Any]:
     """Foreign exporters known by name, country and counterparts: cintel's model against the naive fuzzy
     matcher, both tuned on the validation split (threshold only), reported on the test split."""
@@ -277,7 +292,9 @@ def run_exporters(companies: int = 3_000, seed: int = 0, max_pairs: float = 2e6)
     model = train_model(comparison_frame(records, facts), party_spec(), seed=seed, max_pairs=max_pairs)
     train_seconds = time.perf_counter() - t
     val, _ = _cintel_clusters(model, split["validation"], THRESHOLDS)
-    threshold = max(THRESHOLDS, key=lambda x: (_scores(split["validation"], val[x])["f1"], x))
+    # The threshold with the best validation F1: the test split is never looked at.
+    scored = {x: _scores(split["validation"], val[x]) for x in THRESHOLDS}
+    threshold = max(THRESHOLDS, key=lambda x: (scored[x]["f1"], x))
     naive_val, _ = _naive_clusters(split["validation"], NAIVE_THRESHOLDS)
     naive_threshold = max(NAIVE_THRESHOLDS, key=lambda x: (_scores(split["validation"], naive_val[x])["f1"], x))
     test, seconds = _cintel_clusters(model, split["test"], (threshold, 0.9))
@@ -289,12 +306,17 @@ def run_exporters(companies: int = 3_000, seed: int = 0, max_pairs: float = 2e6)
         "true_companies_test": split["test"]["truth"].n_unique(),
         "threshold": threshold, "precision": ours["precision"], "recall": ours["recall"], "f1": ours["f1"],
         "at_default_threshold_0.9": _scores(split["test"], test[0.9]),
-        "validation_f1": _scores(split["validation"], val[threshold])["f1"],
+        "validation_precision": scored[threshold]["precision"], "validation_f1": scored[threshold]["f1"],
         "naive_threshold": naive_threshold, "naive_precision": naive["precision"], "naive_recall": naive["recall"],
         "naive_f1": naive["f1"],
+        "hard_negative_pairs_test": _hard_negatives(split["test"]),
+        "hard_negatives_merged": _hard_negatives(split["test"], test[threshold]),
+        "naive_hard_negatives_merged": _hard_negatives(split["test"], naive_test[naive_threshold]),
         "seconds_train": round(train_seconds, 2), "seconds_test": round(seconds, 2),
         "naive_seconds_test": round(naive_seconds, 2),
         "time_ratio_vs_naive": round(seconds / naive_seconds, 2) if naive_seconds else None,
-        "targets": {"precision": 0.99, "f1": 0.97},
+        "targets": {"precision": TARGET_PRECISION, "f1": 0.97},
+        "note": "generated set (cintel.benchmarks.exporter_names); the maintainers also measure on a held-out "
+                "set of this kind that cintel is never tuned on",
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -474,8 +474,9 @@ def name_numbers(core: str | None) -> str | None:
 # a record that drops the city is still the same company.
 LINE_WORDS: frozenset[str] = frozenset({
     "elec", "tech", "mfg", "ind", "trading", "mach", "equip", "prod", "imp", "exp", "eng", "textile", "garment",
-    "chem", "pharma", "logistics", "plastic", "metal", "appliance", "hardware", "furniture", "furnitures", "lighting", "steel",
-    "precision", "food", "foods", "foodstuff", "gida", "auto", "automotive", "otomotiv", "mobilya", "export",
+    "chem", "pharma", "logistics", "plastic", "metal", "appliance", "hardware", "furniture", "lighting", "steel",
+    "furnitures", "precision", "food", "foods", "foodstuff", "gida", "auto", "automotive", "otomotiv", "mobilya",
+    "export",
     "exports", "eksport", "overseas", "impex", "works", "building", "materials", "spare", "parts", "general",
     "snab", "grupp", "group", "wood", "paper", "glass", "ceramic", "ceramics", "rubber", "leather", "shoes",
     "footwear", "toys", "medical", "marine", "seafood", "agro", "mining", "energy", "cable", "packaging",
@@ -503,3 +504,24 @@ def name_marks(core: str | None) -> tuple[list[str], str | None]:
                     if t in LINE_WORDS or (len(t) > 8 and t.endswith(_LINE_SUFFIXES))})
     branch = sorted({t for t in tokens if t in BRANCH_WORDS})
     return lines, (" ".join(branch) or None)
+
+
+_SKELETON_DIGRAPHS = (("kh", "h"), ("ch", "c"), ("sh", "s"), ("zh", "j"), ("ph", "p"), ("gh", "g"), ("th", "t"))
+_SKELETON_LETTERS = str.maketrans({"g": "k", "q": "k", "j": "c", "b": "p", "v": "p", "f": "p", "d": "t",
+                                   **dict.fromkeys("aeiouyhw'", None)})
+
+
+def name_skeleton(core: str | None) -> str | None:
+    """A key that romanisations of one name share: per word, consonants only, with the pairs that
+    romanisation schemes swap merged (g/k, j/ch, b/p, d/t, kh/h), words sorted ("samjin gwangmyong steel"
+    and "samchin kwangmyong steel" -> "knkmnk smcn stl"). None when nothing is left."""
+    if not core:
+        return None
+    words = []
+    for token in core.split(" "):
+        for a, b in _SKELETON_DIGRAPHS:
+            token = token.replace(a, b)
+        skeleton = token.translate(_SKELETON_LETTERS)
+        if skeleton:
+            words.append(skeleton)
+    return " ".join(sorted(words)) or None

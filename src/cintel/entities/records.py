@@ -17,11 +17,13 @@ import polars as pl
 from cintel.domain.codes import EntityType
 from cintel.domain.records import FORMATS, PARTY_ATTRIBUTES, PARTY_MENTIONS, PartyMention, RecordKind
 from cintel.entities.normalise import (
+    LINE_WORDS,
     _phonetic_of_core,
     fold_core,
     name_core,
     name_marks,
     name_numbers,
+    name_skeleton,
     normalise_parties,
 )
 
@@ -187,9 +189,10 @@ def comparison_frame(records: pl.DataFrame, facts: pl.DataFrame | None = None) -
 
     The name is compared by its core with business words folded (`normalise.fold_core`): ``name_core``,
     its sorted tokens as text (``name_sorted``) and as a list (``name_tokens``), its numbers
-    (``name_numbers``), line-of-business words (``name_marks``), branch words (``name_branch``) and sound
-    (``name_phonetic``). ``facts`` (COUNTERPART_SCHEMA, from
-    `counterparts`) adds what travels with exporters; the columns are null for every other record.
+    (``name_numbers``), line-of-business words (``name_marks``), branch words (``name_branch``), sound
+    (``name_phonetic``) and consonant skeleton across romanisations (``name_skeleton``). ``facts``
+    (COUNTERPART_SCHEMA, from `counterparts`) adds what travels with exporters; the columns are null for
+    every other record.
     """
     present = [a for a in PARTY_ATTRIBUTES if a in records.columns]
     normal = normalise_parties(records.select("record_id", "entity_type", *present))
@@ -201,17 +204,23 @@ def comparison_frame(records: pl.DataFrame, facts: pl.DataFrame | None = None) -
         pl.Series("_numbers", [name_numbers(c) for c in folded], dtype=pl.String),
         pl.Series("_marks", [marks[0] for marks in (name_marks(c) for c in folded)], dtype=pl.List(pl.String)),
         pl.Series("_branch", [name_marks(c)[1] for c in folded], dtype=pl.String),
+        pl.Series("_skeleton", [name_skeleton(c) for c in folded], dtype=pl.String),
     )
     normal = normal.with_columns(_raw_core=pl.col("name_core")).join(cores, on="_raw_core", how="left",
                                                                      nulls_equal=True)
     tokens = pl.col("_core").str.split(" ").list.unique().list.sort()
+    stems = tokens.list.eval(pl.element().filter(~pl.element().is_in(sorted(LINE_WORDS))))
+    distinctive = pl.when(stems.list.len() > 0).then(stems).otherwise(tokens)
     out = normal.select(
         "record_id", "entity_type", pl.col("_core").alias("name_core"),
         tokens.list.join(" ").replace("", None).alias("name_sorted"),
         tokens.alias("name_tokens"), pl.col("_numbers").alias("name_numbers"),
         pl.col("_marks").alias("name_marks"), pl.col("_branch").alias("name_branch"),
-        # The two longest words of the name: a typo in one still leaves the other to block on.
-        *[tokens.list.eval(pl.element().sort_by(pl.element().str.len_chars(), descending=True, maintain_order=True))
+        pl.col("_skeleton").alias("name_skeleton"),
+        # The two longest words of the name that are not line-of-business words (a stem, a city): a typo in
+        # one still leaves the other to block on, and a common word such as "trading" makes no huge block.
+        *[distinctive.list.eval(pl.element().sort_by(pl.element().str.len_chars(), descending=True,
+                                                     maintain_order=True))
           .list.get(k, null_on_oob=True).alias(f"name_word{k + 1}") for k in (0, 1)],
         pl.col("_phonetic").alias("name_phonetic"), "country", "tax_id_key", "address_key", "postcode", "phone_key",
         "email_key", "iban_key", "imo_key",

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -88,9 +89,9 @@ def _name_comparison() -> ComparisonCreator:
                 label_for_charts="names carry different line-of-business words"),
             cll.ExactMatchLevel("name_core").configure(label_for_charts="name (legal form removed) equal"),
             cll.ExactMatchLevel("name_sorted").configure(label_for_charts="same words, other order"),
-            cll.And(cll.Or(cll.DamerauLevenshteinLevel("name_core", 2), cll.DamerauLevenshteinLevel("name_sorted", 2)),
+            cll.And(cll.Or(cll.DamerauLevenshteinLevel("name_core", 1), cll.DamerauLevenshteinLevel("name_sorted", 1)),
                     cll.CustomLevel("length(name_core_l) >= 8")).configure(
-                label_for_charts="name one or two letters apart"),
+                label_for_charts="name one letter apart (a typo)"),
             cll.CustomLevel(_all_words_matched("l", "r") + " AND " + _all_words_matched("r", "l")).configure(
                 label_for_charts="every word matched, allowing a typo"),
             cll.And(cll.ArraySubsetLevel("name_tokens"),
@@ -99,6 +100,7 @@ def _name_comparison() -> ComparisonCreator:
             cll.CustomLevel(f"({_all_words_matched('l', 'r')} OR {_all_words_matched('r', 'l')}) AND "
                             "least(array_length(name_tokens_l), array_length(name_tokens_r)) >= 2").configure(
                 label_for_charts="one name's words all in the other, allowing a typo"),
+            cll.ExactMatchLevel("name_skeleton").configure(label_for_charts="same name in another romanisation"),
             cll.JaroWinklerLevel("name_sorted", 0.92).configure(
                 label_for_charts="near-identical names, a word differs"),
             cll.ExactMatchLevel("name_phonetic").configure(label_for_charts="names sound the same"),
@@ -108,13 +110,19 @@ def _name_comparison() -> ComparisonCreator:
     )
 
 
-WORD_MATCH = 0.88  # Jaro–Winkler at which two words of two names count as one word with a typo
+# Two words of two names count as one word with a typo at this Jaro–Winkler similarity and within this many
+# edits: a keying error is one edit; a short word sharing a prefix ("baoan" / "baochang", "zhongxing" /
+# "zhongqiang") is another word, and romanisations are compared by their skeleton instead.
+WORD_MATCH = 0.88
+WORD_EDITS = 1
 
 
 def _all_words_matched(a: str, b: str) -> str:
-    """SQL: every word of side ``a``'s name has a word of side ``b``'s within WORD_MATCH (word alignment)."""
+    """SQL: every word of side ``a``'s name has a word of side ``b``'s within WORD_MATCH and WORD_EDITS (word
+    alignment)."""
     return (f"array_length(list_filter(name_tokens_{a}, lambda x: array_length(list_filter(name_tokens_{b}, "
-            f"lambda y: jaro_winkler_similarity(x, y) >= {WORD_MATCH})) = 0)) = 0")
+            f"lambda y: x = y OR (jaro_winkler_similarity(x, y) >= {WORD_MATCH} AND damerau_levenshtein(x, y) <= "
+            f"{WORD_EDITS}))) = 0)) = 0")
 
 
 def _address_comparison() -> ComparisonCreator:
@@ -124,6 +132,10 @@ def _address_comparison() -> ComparisonCreator:
         output_column_name="address",
         comparison_levels=[cll.NullLevel("address_key"),
                            cll.ExactMatchLevel("address_key").configure(label_for_charts="address equal"),
+                           # "No. 12 Harbour Road" and "No. 45 Harbour Road" are two buildings, however alike.
+                           cll.CustomLevel("regexp_extract_all(address_key_l, '[0-9]+') <> "
+                                           "regexp_extract_all(address_key_r, '[0-9]+')").configure(
+                               label_for_charts="addresses carry different numbers"),
                            cll.JaroWinklerLevel("address_key", 0.92).configure(label_for_charts="address similar"),
                            cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
                            cll.ElseLevel().configure(label_for_charts="addresses different")],
@@ -146,7 +158,7 @@ def _shared(column: str, what: str, sizes: tuple[int, ...]) -> ComparisonCreator
 
 
 PARTY_COLUMNS = ("record_id", "entity_type", "name_core", "name_sorted", "name_tokens", "name_numbers",
-                 "name_marks", "name_branch",
+                 "name_marks", "name_branch", "name_skeleton",
                  "name_phonetic", "name_word1", "name_word2", "country", "tax_id_key", "address_key", "postcode",
                  "phone_key", "email_key",
                  "iban_key", "imo_key", "importers", "ports", "hs_chapters")
@@ -155,8 +167,8 @@ PARTY_COLUMNS = ("record_id", "entity_type", "name_core", "name_sorted", "name_t
 # store with few identifiers still resolves. Name levels reflect how one exporter's declarations
 # spell it: mostly the same core, often reordered, abbreviated or misspelt, rarely with another number.
 PRIOR_M: dict[str, tuple[float, ...]] = {
-    "name": (0.002, 0.002, 0.004, 0.45, 0.1, 0.2, 0.06, 0.1, 0.04, 0.015, 0.01, 0.01, 0.008),
-    "tax_id": (0.99, 0.01), "address": (0.6, 0.2, 0.1, 0.1), "phone": (0.9, 0.1), "email": (0.9, 0.1),
+    "name": (0.002, 0.002, 0.004, 0.45, 0.1, 0.2, 0.06, 0.1, 0.04, 0.03, 0.015, 0.01, 0.01, 0.008),
+    "tax_id": (0.99, 0.01), "address": (0.6, 0.02, 0.2, 0.1, 0.08), "phone": (0.9, 0.1), "email": (0.9, 0.1),
     "iban": (0.9, 0.1), "imo": (0.99, 0.01), "country": (0.98, 0.02),
     "importers": (0.3, 0.15, 0.3, 0.25), "ports": (0.4, 0.45, 0.15), "hs_chapters": (0.4, 0.4, 0.2),
 }
@@ -185,7 +197,11 @@ def party_spec() -> ResolutionSpec:
                  _compatible("l.name_phonetic = r.name_phonetic AND l.country = r.country"),
                  _compatible("l.name_sorted = r.name_sorted"),
                  _compatible("l.name_word1 = r.name_word1 AND l.country = r.country"),
-                 _compatible("l.name_word2 = r.name_word2 AND l.country = r.country")]
+                 _compatible("l.name_word2 = r.name_word2 AND l.country = r.country"),
+                 # A city dropped or added shifts which word is the longest: cross the two.
+                 _compatible("l.name_word1 = r.name_word2 AND l.country = r.country"),
+                 _compatible("l.name_word2 = r.name_word1 AND l.country = r.country"),
+                 _compatible("l.name_skeleton = r.name_skeleton AND l.country = r.country")]
     return ResolutionSpec(
         comparisons=comparisons,
         blocking=blocking,
@@ -276,10 +292,54 @@ def train_model(records: pl.DataFrame, spec: ResolutionSpec, *, seed: int = 0,
     if spec.em_blocks:
         model = _em(model, records, spec, keep=observed)
     _fill_missing(model, u_floor=u_floor, final=True)
+    for column in WITHIN_COUNTRY_U:
+        _u_within_country(model, records, column, seed=seed, max_pairs=int(max_pairs))
     prior = model.get("probability_two_random_records_match")
     if not isinstance(prior, float | int) or not 0 < float(prior) < 1:
         model["probability_two_random_records_match"] = 1e-4
     return model
+
+
+# Sets of counterparts whose u is measured among pairs of one country: a port of loading names its country
+# (UN/LOCODE), so two exporters of one city share it whoever they are; counted against all random pairs, its
+# agreement would repeat the evidence of the country comparison.
+WITHIN_COUNTRY_U = ("ports",)
+
+
+def _u_within_country(model: dict[str, Any], records: pl.DataFrame, column: str, *, seed: int,
+                      max_pairs: int) -> None:
+    """u of the overlap levels of ``column`` (a `_shared` comparison) from seeded random pairs of records of
+    one country, both sides with values; left as trained when there are fewer than 100 such pairs."""
+    if column not in records.columns or "country" not in records.columns:
+        return
+    levels = _comparisons(model).get(column)
+    if not levels:
+        return
+    frame = records.select("country", column).drop_nulls().filter(pl.col(column).list.len() > 0)
+    rng = np.random.default_rng(seed)
+    shared: list[np.ndarray] = []
+    for (_,), group in frame.group_by(["country"]):
+        n = group.height
+        if n < 2:
+            continue
+        k = min(max_pairs * n // max(frame.height, 1) + 1, n * (n - 1) // 2)
+        a, b = rng.integers(0, n, k), rng.integers(0, n, k)
+        keep = a != b
+        values = group[column]
+        left = values.gather(pl.Series(a[keep]))
+        right = values.gather(pl.Series(b[keep]))
+        shared.append(left.list.set_intersection(right).list.len().to_numpy())
+    counts = np.concatenate(shared) if shared else np.array([], dtype=np.int64)
+    if counts.size < 100:
+        return
+    sizes = [int(str(lv["label_for_charts"]).split(" ")[0].rstrip("+")) for lv in levels[:-1]]
+    floor = 0.5 / counts.size
+    upper = None
+    for level, size in zip(levels, sizes, strict=False):
+        hit = (counts >= size) if upper is None else ((counts >= size) & (counts < upper))
+        level["u_probability"] = max(float(hit.mean()), floor)
+        upper = size
+    levels[-1]["u_probability"] = max(float((counts == 0).mean()), floor)
 
 
 def _fill_missing(model: dict[str, Any], *, u_floor: float, final: bool) -> None:
