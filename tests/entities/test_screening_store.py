@@ -86,3 +86,23 @@ def test_confirmed_and_near_certain_hits_feed_the_listed_parties_rule(screened: 
         dispose(screened, ANALYST, confirm["id"], "true_hit", "confirmed by the register")
         refresh_listed_parties(screened, AUTHOR, before=date(2026, 1, 1))
         assert confirm["tax_id"] in set(rulebook.load_lookups(screened)["listed_parties"])
+
+
+def test_a_listed_vat_number_finds_the_registered_party_whatever_its_name(engine: Engine, tmp_path: Path) -> None:
+    from cintel.ingest.pipeline import ingest_file
+
+    register = tmp_path / "parties.csv"
+    pl.DataFrame({"party_id": ["REG-1", "REG-2"], "name": ["Acme Trading BV", "Other Goods BV"],
+                  "country": ["NL", "NL"], "eori": [None, None], "vat": ["NL123456789B01", None]}).write_csv(register)
+    listing = tmp_path / "watchlist.csv"
+    pl.DataFrame({"list_name": ["EU"], "entry_id": ["E-1"], "name": ["Zenith Holdings Limited"],
+                  "entity_type": ["company"], "identifiers": ["123456789B01"]}).write_csv(listing)
+    for path in (register, listing):
+        assert ingest_file(engine, path).rows_quarantined == 0
+    resolve_store(engine, ANALYST)
+    records = load_table(engine, entity_records)
+    acme = records.filter(pl.col("tax_id") == "REG-1")
+    assert acme["identifiers"].to_list() == ["NL123456789B01;REG-1"]  # an empty EORI does not void them
+    screen_store(engine, ANALYST)
+    hits = open_hits(engine, ANALYST, limit=100)
+    assert set(acme["record_id"]) <= set(hits["record_id"])

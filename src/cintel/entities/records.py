@@ -57,7 +57,8 @@ def _identifiers(frame: pl.DataFrame, mention: PartyMention) -> pl.Expr:
     columns = [c for c in named if c and c in frame.columns]
     if not columns:
         return pl.lit(None, dtype=pl.String)
-    values = pl.concat_list([pl.col(c).cast(pl.String).str.split(";") for c in columns])
+    # An empty column gives an empty list, not a null that would void the whole concatenation.
+    values = pl.concat_list([pl.col(c).cast(pl.String).fill_null("").str.split(";") for c in columns])
     cleaned = values.list.eval(pl.element().str.strip_chars().filter(pl.element().is_not_null() & (pl.element() != ""))
                                ).list.unique().list.sort().list.join(";")
     return cleaned.replace("", None)
