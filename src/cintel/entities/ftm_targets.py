@@ -45,7 +45,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -312,11 +312,6 @@ def rows_frame(rows: list[dict[str, str | None]]) -> pl.DataFrame:
     """WATCHLIST rows as a frame of strings, columns in the format's order."""
     schema = dict.fromkeys(WATCHLIST_COLUMNS, pl.String)
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
-
-
-def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), max(size, 1)):
-        yield items[start:start + size]
 
 
 def read_ftm(path: Path, *, list_name: str, list_version: str | None) -> tuple[pl.DataFrame, list[FtmProblem]]:
