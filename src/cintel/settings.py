@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         15.0, gt=0, description="Window over which failed sign-ins are counted, and how long the refusal lasts"
     )
     web_password_min_length: int = Field(12, ge=12, description="Shortest password accepted for a user account")
+    password_hash_time_cost: int = Field(
+        3, ge=1, description="argon2id iterations per password hash (RFC 9106 low-memory profile: 3); lower only "
+        "for test suites, never in service"
+    )
+    password_hash_memory_kib: int = Field(
+        65536, ge=8, description="argon2id memory per password hash, in KiB (RFC 9106 low-memory profile: 64 MiB); "
+        "lower only for test suites, never in service"
+    )
     no_preference_codes: tuple[str, ...] = Field(
         ("100",), description="Preference codes (UCC DE 4/17 or national) that claim no tariff preference; any "
         "other code on an item is a preference claim"

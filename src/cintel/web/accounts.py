@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,9 +29,24 @@ from cintel.settings import Settings, get_settings
 from cintel.store.web_tables import api_tokens, login_attempts, users
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
-_HASHER = PasswordHasher()  # argon2id with the library's current (RFC 9106 low-memory) parameters
-# Checked against when the username is unknown, so both cases cost one argon2 verification.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    """The argon2id hasher for these parameters, and a hash checked against when the username is unknown (so
+    both cases cost one verification)."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def _hasher() -> PasswordHasher:
+    s = get_settings()
+    return _hasher_for(s.password_hash_time_cost, s.password_hash_memory_kib)[0]
+
+
+def _dummy_hash() -> str:
+    s = get_settings()
+    return _hasher_for(s.password_hash_time_cost, s.password_hash_memory_kib)[1]
 
 
 class AccountError(CintelError):
@@ -114,7 +130,7 @@ def add_user(engine: Engine, username: str, password: str, roles: Iterable[str],
     check_password(password, settings)
     at = now()
     row = {"username": name, "display_name": (display_name or name).strip()[:200] or name,
-           "password_hash": _HASHER.hash(password), "roles": json.dumps(sorted(r.value for r in parsed)),
+           "password_hash": _hasher().hash(password), "roles": json.dumps(sorted(r.value for r in parsed)),
            "disabled": False, "created_at": at, "password_changed_at": at}
     try:
         with engine.begin() as conn:
@@ -156,7 +172,7 @@ def reset_password(engine: Engine, username: str, password: str, *, settings: Se
     check_password(password, settings)
     with engine.begin() as conn:
         conn.execute(update(users).where(users.c.username == user.username)
-                     .values(password_hash=_HASHER.hash(password), password_changed_at=now()))
+                     .values(password_hash=_hasher().hash(password), password_changed_at=now()))
         conn.execute(web_sessions.delete().where(web_sessions.c.username == user.username))
     return get_user(engine, user.username)
 
@@ -193,10 +209,10 @@ def verify_login(engine: Engine, username: str, password: str, address: str, *,
                              f"until {cfg.web_login_window_minutes:g} minutes have passed without failures")
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.username == name)).first()
-    stored = row.password_hash if row is not None else _DUMMY_HASH
+    stored = row.password_hash if row is not None else _dummy_hash()
     ok: bool
     try:
-        ok = _HASHER.verify(stored, password)
+        ok = _hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         ok = False
     outcome = "ok" if ok and row is not None and not row.disabled else (
@@ -204,9 +220,9 @@ def verify_login(engine: Engine, username: str, password: str, address: str, *,
     _record_attempt(engine, name, address, outcome)
     if outcome != "ok" or row is None:
         raise LoginFailed("wrong username or password")
-    if _HASHER.check_needs_rehash(stored):
+    if _hasher().check_needs_rehash(stored):
         with engine.begin() as conn:
-            conn.execute(update(users).where(users.c.username == name).values(password_hash=_HASHER.hash(password)))
+            conn.execute(update(users).where(users.c.username == name).values(password_hash=_hasher().hash(password)))
     return _user(row)
 
 
