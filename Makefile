@@ -52,8 +52,11 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
+# Bytecode is cached even where the environment sets PYTHONDONTWRITEBYTECODE (an empty value unsets it): the
+# suite starts Pythons (benchmark smoke runs, command line checks) that would otherwise compile every module
+# they import, every time.
 test: install lint browser
-	$(VENV)/bin/pytest -q
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q
 
 bench: install
 	$(VENV)/bin/python bench/bench_ingest.py

@@ -11,7 +11,7 @@ The store is `bench/web_world.py`'s world, copied (the cached world is shared an
 expansion writes an access-log row). Nodes are entity nodes drawn at random (seeded) plus the ten with the
 most ties (hubs: their answer is capped at ``limit``); a third of the requests filter by edge kind and a
 third by a date window, as the page's checkboxes and date inputs do. ``--warmup`` requests are not timed.
-The baseline runs ``cintel.web.entity_view.expand`` for the same requests on the cached graph.
+The baseline runs ``cintel.network.expansion.expand`` for the same requests on the cached graph.
 
     python bench/bench_web_graph.py                         # 1 M declarations
     python bench/bench_web_graph.py --declarations 20000 --json
@@ -131,16 +131,17 @@ def run(declarations_n: int, seed: int, calls: int, warmup: int, smoke: bool) ->
     from fastapi.testclient import TestClient
 
     from cintel.network.cache import TOKEN_TTL, network_cache
+    from cintel.network.expansion import expand, node_risk
     from cintel.settings import Settings
     from cintel.web.accounts import add_user
     from cintel.web.app import create_app
-    from cintel.web.entity_view import expand, node_risk
+    from cintel.web.serve import sign_in
 
     with store_copy(declarations_n, seed, smoke) as (engine, source):
         add_user(engine, "bench-analyst", PASSWORD, ["analyst"], "Bench Analyst")
         app = create_app(engine, settings=Settings(web_secure_cookies=True))
         with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-            assert client.post("/login", data={"username": "bench-analyst", "password": PASSWORD}).status_code == 303
+            assert sign_in(client, "bench-analyst", PASSWORD).status_code == 303
             with engine.connect() as conn:
                 first_entity = conn.execute(text("SELECT entity_id FROM entities ORDER BY records DESC LIMIT 1")
                                             ).scalar_one()

@@ -1,67 +1,35 @@
-"""The real `cintel` command in a subprocess: JSON output for scripts, one line and an exit code on errors."""
+"""The `cintel` command as scripts use it (in this process, through its entry point: tests/cli_runner.py): JSON
+output for scripts, one line and an exit code on errors."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from cintel.domain.access import local_operator
 from cintel.domain.records import FORMATS, RecordKind
 from cintel.ingest.pipeline import ingest_file
 from cintel.ingest.quarantine import Filter, export_entries
 from cintel.store import tables
-from cintel.store.engine import open_store
+from tests.cli_runner import Cli, assert_one_line_error
+from tests.conftest import migrated_sqlite
 from tests.factories import declaration, write_csv
 
-
-class Cli:
-    """Runs `python -m cintel.cli` in a fresh folder with its own SQLite store, as a script would."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.url = f"sqlite:///{folder / 'x.db'}"
-        # Not a terminal and no COLUMNS: what a cron job or a pipe sees.
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("CINTEL_") and k not in ("COLUMNS", "LINES")}
-        self.env["CINTEL_DATABASE_URL"] = self.url
-
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cintel.cli", *args], cwd=self.folder, env=self.env,
-                              capture_output=True, text=True, timeout=120, check=False)
-
-    def json(self, *args: str) -> Any:
-        done = self(*args, "--json")
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    def store(self) -> Engine:
-        """The same store, opened in this process to set up or inspect what the command did."""
-        return open_store(self.url)
+__all__ = ["Cli", "assert_one_line_error"]  # imported from here by the other command line tests
 
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path)
+    return Cli(tmp_path, migrated_sqlite())
 
 
 def one_bad_declaration(folder: Path) -> Path:
     """d.csv: two good declarations (3 items) and one whose importer country is wrong."""
     return write_csv(folder / "d.csv", declaration(1, 2) + declaration(2, 1) + declaration(3, 1, importer_country="XX"))
-
-
-def assert_one_line_error(done: subprocess.CompletedProcess[str]) -> None:
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
-    assert done.stderr.startswith("error: ")
 
 
 # ---------------------------------------------------------------- --json output

@@ -1,4 +1,9 @@
-"""The demo: a synthetic world generated, ingested into the store, and summarised."""
+"""The demo: a synthetic world generated, ingested into the store, and summarised.
+
+Every act the demo records (resolution, rule drafts, their approval, training, the day's run) is done by a
+demo account of the role the act needs (``demo-<role>``), through the same service functions as the
+workspace and the command line: the four-eyes rule holds between two real accounts.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from sqlalchemy import Engine, select
 from cintel.domain.access import AccessContext
 from cintel.domain.records import RecordKind
 from cintel.domain.roles import Role
+from cintel.errors import CintelError
 from cintel.ingest.pipeline import ingest_file
 from cintel.ingest.readers import ReadOptions
 from cintel.risk.selection import SelectionPolicy
@@ -85,7 +91,7 @@ def run_entities(engine: Engine) -> dict[str, Any]:
     from cintel.entities.service import resolve_store
     from cintel.network.service import ring_report
 
-    analyst = AccessContext(user="demo-analyst", purpose="demo entity resolution", roles=frozenset({"analyst"}))
+    analyst = demo_actor(engine, Role.ANALYST, "demo entity resolution")
     resolved = resolve_store(engine, analyst)
     screened = screen_store(engine, analyst)
     rings = ring_report(engine, analyst, top=DEMO_RINGS)
@@ -108,8 +114,8 @@ def run_targeting(engine: Engine) -> dict[str, Any]:
     from cintel.demo_rules import install, refresh_listed_parties, refresh_seized_traders
     from cintel.risk import service
 
-    author = AccessContext(user="demo-targeting", purpose="demo rulebook", roles=frozenset({"targeting"}))
-    approver = AccessContext(user="demo-supervisor", purpose="demo rulebook", roles=frozenset({"supervisor"}))
+    author = demo_actor(engine, Role.TARGETING_OFFICER, "demo rulebook")
+    approver = demo_actor(engine, Role.SUPERVISOR, "demo rulebook")
     install(engine, author, approver)
     trained = service.model_ids(engine)
     report = None if "fraud" in trained else service.train(engine, author).to_dict()
@@ -124,23 +130,52 @@ def run_targeting(engine: Engine) -> dict[str, Any]:
             "summary": run["summary"], "red_list": red.to_dicts()}
 
 
+class DemoError(CintelError):
+    """The demo cannot act as one of its accounts."""
+
+
 DEMO_ROLES = (Role.ANALYST, Role.TARGETING_OFFICER, Role.INSPECTOR, Role.SUPERVISOR, Role.ADMINISTRATOR)
+
+
+def demo_username(role: Role) -> str:
+    return f"demo-{role.value.replace('_', '-')}"
+
+
+def _add_demo_account(engine: Engine, role: Role, password: str) -> bool:
+    """Creates the demo account of ``role``; False when it exists already."""
+    from cintel.web.accounts import AccountError, add_user, get_user
+
+    try:
+        get_user(engine, demo_username(role))
+        return False
+    except AccountError:
+        add_user(engine, demo_username(role), password, [role.value], f"Demo {role.value.replace('_', ' ')}")
+        return True
+
+
+def demo_actor(engine: Engine, role: Role, purpose: str) -> AccessContext:
+    """The demo account of ``role`` acting: its stored name and roles. A missing account is created with a
+    random password nobody is shown (`demo_users` sets new ones and prints them when the workspace is served)."""
+    from cintel.web.accounts import get_user
+
+    _add_demo_account(engine, role, secrets.token_urlsafe(12))
+    account = get_user(engine, demo_username(role))
+    if account.disabled or role not in account.roles:
+        raise DemoError(f"demo account {account.username} is disabled or no longer has the role {role.value}")
+    return AccessContext(user=account.username, purpose=purpose, roles=account.roles)
 
 
 def demo_users(engine: Engine) -> dict[str, dict[str, str]]:
     """One demo account per role (``demo-<role>``), each with a fresh random password: created, or reset
     when it exists. Returns username -> {role, password}; the passwords exist nowhere else."""
-    from cintel.web.accounts import AccountError, add_user, reset_password
+    from cintel.web.accounts import reset_password
 
     accounts = {}
     for role in DEMO_ROLES:
-        username = f"demo-{role.value.replace('_', '-')}"
         password = secrets.token_urlsafe(12)
-        try:
-            add_user(engine, username, password, [role.value], f"Demo {role.value.replace('_', ' ')}")
-        except AccountError:
-            reset_password(engine, username, password)
-        accounts[username] = {"role": role.value, "password": password}
+        if not _add_demo_account(engine, role, password):
+            reset_password(engine, demo_username(role), password)
+        accounts[demo_username(role)] = {"role": role.value, "password": password}
     return accounts
 
 
@@ -159,5 +194,5 @@ def demo_pages(engine: Engine, demo: dict[str, Any]) -> dict[str, list[str]]:
         Role.TARGETING_OFFICER.value: [*common, declaration, "/rules", "/rules/new", "/rules/lookups"],
         Role.INSPECTOR.value: [*common, declaration, "/cases"],
         Role.SUPERVISOR.value: [*common, entity, "/network", "/rules", "/cases"],
-        Role.ADMINISTRATOR.value: ["/api/docs"],
+        Role.ADMINISTRATOR.value: ["/admin/users", "/api/docs"],
     }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,12 +68,39 @@ class Settings(BaseSettings):
     web_session_idle_minutes: float = Field(
         30.0, gt=0, description="A web session unused for this many minutes expires"
     )
-    web_login_max_failures: int = Field(
-        5, ge=1, description="Failed sign-ins for one username or one address before sign-in is refused"
+    web_login_free_failures: int = Field(
+        3, ge=1, description="Failed sign-ins for one username from one address before each further attempt "
+        "from there must wait (the account stays open from every other address)"
+    )
+    web_login_delay_seconds: float = Field(
+        2.0, gt=0, description="Wait after the first failure past web_login_free_failures; it doubles with each "
+        "further failure for the same username and address"
+    )
+    web_login_max_delay_seconds: float = Field(
+        300.0, gt=0, description="Longest wait between sign-in attempts for one username from one address"
+    )
+    web_login_address_max_failures: int = Field(
+        50, ge=1, description="Failed sign-ins from one address, whatever the username, before that address is "
+        "refused until the window has passed (password spraying)"
     )
     web_login_window_minutes: float = Field(
-        15.0, gt=0, description="Window over which failed sign-ins are counted, and how long the refusal lasts"
+        15.0, gt=0, description="Failed sign-ins older than this are forgotten by the throttle"
     )
+    web_trusted_proxies: str = Field(
+        "", description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers are believed; empty: none, the client address is the "
+        "connecting one"
+    )
+
+    @field_validator("web_trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"'{item}' is not an IP address or network") from None
+        return value
     web_password_min_length: int = Field(12, ge=12, description="Shortest password accepted for a user account")
     password_hash_time_cost: int = Field(
         3, ge=1, description="argon2id iterations per password hash (RFC 9106 low-memory profile: 3); lower only "

@@ -1,5 +1,6 @@
-"""Casework in a real browser: an analyst opens a case on a declaration of the latest run, works it to
-closed and downloads its PDF report; an inspector cannot open one."""
+"""Casework in a real browser: an analyst opens a case on a declaration of the latest run and works it; a
+supervisor gives it to her, she closes it and downloads its PDF report; the closed case is read-only until
+the supervisor reopens it; an inspector cannot open one."""
 
 from __future__ import annotations
 
@@ -34,13 +35,25 @@ def test_an_analyst_works_a_case_from_lead_to_closed_and_exports_it(
     expect(page.get_by_text(f"assigned to {analyst}")).to_be_visible()
     page.get_by_label("New status").select_option("open")
     page.get_by_role("button", name="Change status").click()
+    # Assigning the case to herself gave her the work, not the decision: closing is not offered.
+    expect(page.locator("#new-status option[value=closed]")).to_have_count(0)
+    expect(page.locator("#close-refusal")).to_contain_text("to yourself")
+    case_url = page.url
+    boss = login("supervisor")
+    boss.goto(case_url)
+    boss.get_by_label("Assign to").select_option(analyst)
+    boss.get_by_role("button", name="Assign").click()
+    expect(boss.locator(".case-facts")).to_contain_text(analyst)
+    page.reload()
     page.get_by_label("New status").select_option("closed")
     page.get_by_label("Outcome").select_option("undervaluation")
     page.get_by_role("button", name="Change status").click()
     expect(page.locator(".case-facts .case-status")).to_have_text("closed")
+    expect(page.get_by_text("it is read-only until a supervisor reopens it")).to_be_visible()
+    expect(page.get_by_role("button", name="Add note")).to_have_count(0)
     shot(page, "case")
 
-    with page.expect_download() as download:
+    with page.expect_download(timeout=60_000) as download:  # the first report builds the store's network graph
         page.get_by_role("link", name="PDF report").click()
     pdf = Path(download.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF")
@@ -50,6 +63,12 @@ def test_an_analyst_works_a_case_from_lead_to_closed_and_exports_it(
     page.goto("/cases")
     expect(page.get_by_role("cell", name="Red-listed shipment <b>check</b>").first).to_be_visible()
     shot(page, "cases")
+
+    boss.goto(case_url)
+    boss.get_by_label("Why reopen it").fill("The importer's broker sent new invoices.")
+    boss.get_by_role("button", name="Reopen the case").click()
+    expect(boss.locator(".case-facts .case-status")).to_have_text("open")
+    expect(boss.get_by_text("The importer's broker sent new invoices.")).to_be_visible()
 
 
 def test_an_inspector_cannot_open_a_case(login: Callable[[str], Page], live: Live) -> None:

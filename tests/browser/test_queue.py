@@ -71,3 +71,27 @@ def test_an_analyst_reads_the_queue_without_assignment_controls(login: Callable[
     answer = page.request.post(f"{live.base_url}/api/v1/queue/assign", headers={"X-CSRF-Token": token},
                                data={"run_id": 1, "declaration_ids": ["x"], "inspector": "demo-inspector"})
     assert answer.status == 403
+
+
+def test_a_column_heading_sorts_the_queue_and_the_view_exports(login: Callable[[str], Page], live: Live) -> None:
+    page = login("analyst")
+    page.goto("/queue")
+    table = page.locator("#queue-table")
+    for heading in ("Importer", "Office", "HS", "Origin", "Value", "Fraud probability", "Priority", "Why selected"):
+        expect(table.get_by_role("columnheader", name=heading)).to_be_visible()
+    table.get_by_role("link", name="Value", exact=True).click()
+    expect(page).to_have_url(re.compile(r"sort=value"))
+    expect(page.locator('th[aria-sort="ascending"]')).to_contain_text("Value")
+    column = [c.get_attribute("aria-sort") for c in page.locator("#queue-table thead th").all()].index("ascending")
+    cells = page.locator(f"tbody tr.queue-row td:nth-child({column + 1})").all_inner_texts()
+    values = [float(v.replace(",", "")) for v in cells]
+    assert values == sorted(values)
+    table.get_by_role("link", name="Value ▲").click()  # again: descending
+    expect(page.locator('th[aria-sort="descending"]')).to_contain_text("Value")
+
+    with page.expect_download() as done:
+        page.get_by_role("link", name="CSV").click()
+    path = done.value.path()
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1].startswith("rank,declaration,lodged,importer")
+    assert len(lines) - 2 == int(re.search(r"(\d[\d,]*) declarations", lines[0]).group(1).replace(",", ""))  # type: ignore[union-attr]

@@ -1,5 +1,7 @@
-"""The rules editor in a real browser: the error appears at its token as the officer types, a fixed rule is
-saved as a draft, its author cannot approve it, a supervisor backtests and approves it."""
+"""The rules editor in a real browser: the error appears at its token as the officer types, the fields a rule
+can read are listed with their unit and found by typing, a fixed rule is saved as a draft, its author cannot
+approve it, a supervisor backtests it, opens the declarations it hit and approves it with a comment; retiring it
+takes a second officer."""
 
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ def test_an_officer_sees_the_rule_error_then_a_supervisor_backtests_and_approves
     expect(check.locator("mark")).to_have_text("AND")
     expect(check).to_contain_text("line 1, column 17")
     shot(officer, "rule_editor")
+    fields = officer.locator("#rule-fields-table tbody tr")
+    officer.get_by_label("Find a field").fill("unit_value_ratio")
+    expect(fields.filter(visible=True)).to_have_count(1)
+    expect(fields.filter(visible=True)).to_contain_text("× peer median")
+    officer.get_by_label("Find a field").fill("")
 
     expression.fill("")
     expression.press_sequentially("customs_value > 3000 AND hs_code LIKE '85%'")
@@ -51,10 +58,30 @@ def test_an_officer_sees_the_rule_error_then_a_supervisor_backtests_and_approves
     expect(supervisor.get_by_role("heading", name=f"Backtest of {rule_id} v1")).to_be_visible()
     expect(supervisor.get_by_role("rowheader", name="Hit rate among inspected")).to_be_visible()
     shot(supervisor, "rule_backtest")
+    supervisor.get_by_role("link", name=re.compile(r"declarations? it hit")).click()
+    expect(supervisor.get_by_role("heading", name=f"Declarations hit by {rule_id} v1")).to_be_visible()
+    first = supervisor.locator(".rule-hits tbody th a").first
+    expect(first).to_have_attribute("href", re.compile(r"^/declarations/"))
+    shot(supervisor, "rule_backtest_hits")
+    supervisor.goto(f"/rules/{rule_id}")  # the rule's page offers the approval too, once backtested
+    supervisor.get_by_label("Comment (kept with the approval)").fill("hit rate acceptable; watch the load")
     supervisor.get_by_role("button", name="Approve v1").click()
     supervisor.wait_for_url(re.compile(rf"/rules/{rule_id}$"))
     expect(supervisor.locator(".rule-version").first).to_contain_text("approved")
+    expect(supervisor.locator(".rule-version").first).to_contain_text("hit rate acceptable; watch the load")
     expect(supervisor.locator(".rule-backtests tbody tr")).to_have_count(1)  # the run the approval rests on
+
+    supervisor.get_by_label("Reason").fill("replaced by a profile rule")
+    supervisor.get_by_role("button", name=f"Retire {rule_id}").click()
+    supervisor.wait_for_url(re.compile(rf"/rules/{rule_id}$"))
+    expect(supervisor.get_by_text("You asked for this change: another officer must confirm it")).to_be_visible()
+    expect(supervisor.locator(".rule-version").first).to_contain_text("approved")
+    officer.goto(f"/rules/{rule_id}")
+    officer.get_by_role("button", name=re.compile(r"^Confirm #\d+$")).click()
+    officer.wait_for_url(re.compile(rf"/rules/{rule_id}$"))
+    expect(officer.locator(".rule-version").first).to_contain_text("retired")
+    expect(officer.get_by_text("replaced by a profile rule")).to_be_visible()
+    shot(officer, "rule_retired")
 
 
 def test_an_analyst_reads_the_rulebook_but_is_refused_the_editor(login: Callable[[str], Page]) -> None:

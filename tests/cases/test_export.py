@@ -12,7 +12,7 @@ import zlib
 import pytest
 
 from cintel.cases import service
-from cintel.cases.export import HANDLING, case_csv, case_pdf, export_filename, safe_cell
+from cintel.cases.export import HANDLING, NETWORK_WITHHELD, case_csv, case_pdf, export_filename, export_pdf, safe_cell
 from cintel.cases.figures import case_figures, graph_png, map_png
 from cintel.domain.access import AccessContext
 from tests.cases.conftest import HOSTILE
@@ -39,6 +39,12 @@ def pdf_text(pdf: bytes) -> str:
     return re.sub(r"\\(.)", r"\1", "".join(shown))
 
 
+def pictures(pdf: bytes) -> int:
+    """Images drawn in the PDF: image objects, less the soft masks of transparent PNGs (one object, shared by
+    the images whose masks are the same)."""
+    return pdf.count(b"/Subtype /Image") - len(set(re.findall(rb"/SMask (\d+) 0 R", pdf)))
+
+
 def ring_members(workspace: Workspace) -> list[str]:
     evidence = workspace.demo["entities"]["rings"][0]["evidence"]
     members = {row[side] for row in evidence for side in ("company_a", "company_b")}
@@ -56,7 +62,13 @@ def hostile_case(workspace: Workspace) -> service.CaseDetail:
 
 @pytest.mark.parametrize(("value", "shown"), [("=1+1", "'=1+1"), ("+31 20", "'+31 20"), ("-1", "'-1"),
                                               ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("plain", "plain"),
-                                              (None, ""), (3, "3")])
+                                              (None, ""), (3, "3"),
+                                              # Unicode lookalikes a spreadsheet reads as the plain characters,
+                                              # and invisible format characters before one
+                                              ("\uff1d1+1", "'\uff1d1+1"), ("\ufe66cmd", "'\ufe66cmd"),
+                                              ("\uff0b31", "'\uff0b31"), ("\uff0d1", "'\uff0d1"),
+                                              ("\uff20SUM(A1)", "'\uff20SUM(A1)"), ("\u200b=1", "'\u200b=1"),
+                                              ("\ufeff=1", "'\ufeff=1"), ("\uff41bc", "\uff41bc")])
 def test_cells_a_spreadsheet_would_run_are_quoted(value: object, shown: str) -> None:
     assert safe_cell(value) == shown
 
@@ -119,3 +131,26 @@ def test_export_file_names_are_safe(workspace: Workspace) -> None:
     case = hostile_case(workspace)
     name = export_filename(case, "pdf")
     assert re.fullmatch(r"case-\d+-[a-z0-9-]+\.pdf", name), name
+
+
+def test_a_note_longer_than_a_page_goes_on_over_the_next_pages(workspace: Workspace) -> None:
+    declaration = workspace.demo["targeting"]["red_list"][0]["declaration_id"]
+    case_id = service.open_case(workspace.engine, ANALYST, "declaration", declaration, "Long notes")
+    for note in ("word " * 2_000, "x" * service.TEXT_MAX):  # words, and one word wider than the page
+        service.add_note(workspace.engine, ANALYST, case_id, note)
+    case = service.get_case(workspace.engine, ANALYST, case_id)
+    pdf = case_pdf(case, map_png([]), map_png([]))
+    assert pdf_pages(pdf) >= 3
+    assert "word word word" in pdf_text(pdf)
+
+
+def test_the_network_is_left_out_for_a_role_that_may_not_read_it(workspace: Workspace) -> None:
+    inspector, _ = workspace.user("inspector")
+    case = hostile_case(workspace)
+    case_id = case.case["case_id"]
+    service.assign(workspace.engine, ANALYST, case_id, inspector)
+    reader = AccessContext(user=inspector, purpose="export tests", roles=frozenset({"inspector"}))
+    withheld = export_pdf(workspace.engine, reader, case_id).content
+    assert pictures(withheld) == 1  # the route map only
+    assert NETWORK_WITHHELD[:40] in pdf_text(withheld)
+    assert pictures(export_pdf(workspace.engine, ANALYST, case_id).content) == 2

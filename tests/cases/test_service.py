@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 
 from cintel.cases import service
-from cintel.cases.service import CaseError, CaseForbidden, CaseNotFound
+from cintel.cases.policy import CaseClosed, CaseError, CaseForbidden, CaseNotFound, CaseRights, rights
 from cintel.domain.access import AccessContext
 from cintel.domain.codes import CaseItemKind, CaseStatus
 from tests.cases.conftest import ADA, ANN, ENTITIES, HOSTILE, IVAN, SUE, TOM
@@ -100,7 +100,7 @@ def test_a_case_is_assigned_to_an_enabled_user_who_may_hold_cases(store: Engine)
 
 def test_a_case_goes_from_lead_to_closed_with_an_outcome(store: Engine) -> None:
     case_id = service.open_case(store, ANN, "declaration", "DEC-0001", "A lead")
-    service.assign(store, ANN, case_id, "ann")
+    service.assign(store, SUE, case_id, "ann")
     for status in ("open", "inspection", "open", "inspection"):
         service.set_status(store, ANN, case_id, status)
     service.set_status(store, ANN, case_id, "closed", "undervaluation")
@@ -112,7 +112,7 @@ def test_a_case_goes_from_lead_to_closed_with_an_outcome(store: Engine) -> None:
 @pytest.mark.parametrize(("path", "target", "message"), [
     ([], "inspection", "cannot go from lead to inspection; from lead it may go to closed, open"),
     (["open"], "lead", "cannot go from open to lead"),
-    (["closed"], "open", "a closed case stays closed"),
+    (["closed"], "open", "is closed: it is read-only until a supervisor reopens it"),
     ([], "archived", "unknown status 'archived'"),
 ])
 def test_bad_transitions_are_refused_with_the_allowed_ones(store: Engine, path: list[str], target: str,
@@ -150,9 +150,9 @@ def test_inspectors_see_and_annotate_only_their_cases_and_change_nothing_else(st
     service.assign(store, ANN, mine, "ivan")
     assert [c["case_id"] for c in service.list_cases(store, IVAN).rows] == [mine]
     service.add_note(store, IVAN, mine, "container sealed")
-    with pytest.raises(CaseForbidden, match="not assigned to you"):
+    with pytest.raises(CaseNotFound, match=f"^no case {other}$"):
         service.get_case(store, IVAN, other)
-    with pytest.raises(CaseForbidden):
+    with pytest.raises(CaseNotFound):
         service.add_note(store, IVAN, other, "x")
     with pytest.raises(CaseForbidden):
         service.set_status(store, IVAN, mine, "open")
@@ -191,3 +191,102 @@ def test_a_change_based_on_a_stale_read_is_refused(store: Engine, monkeypatch: p
     monkeypatch.setattr(service, "_case_row", lambda engine, cid: stale)
     with pytest.raises(CaseError, match="changed by someone else meanwhile"):
         service.set_status(store, SUE, case_id, "open")
+
+
+# ---- closing: one rule, whatever the order of calls --------------------------------------------------------------
+
+def test_assigning_a_case_to_oneself_does_not_let_one_close_it(store: Engine) -> None:
+    case_id = service.open_case(store, ANN, "declaration", "DEC-0001", "A lead")
+    service.assign(store, ANN, case_id, "ann")
+    with pytest.raises(CaseForbidden, match=r"you assigned case \d+ to yourself"):
+        service.set_status(store, ANN, case_id, "closed", "no_case")
+    service.assign(store, SUE, case_id, "ann")  # given to her by someone else: now hers to close
+    service.set_status(store, ANN, case_id, "closed", "no_case")
+    assert service.get_case(store, ANN, case_id).case["status"] == "closed"
+
+
+def test_closing_is_checked_against_the_case_as_it_is_written(store: Engine,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    case_id = service.open_case(store, ANN, "declaration", "DEC-0001", "A lead")
+    service.assign(store, SUE, case_id, "ann")
+    seen = service.get_case(store, ANN, case_id).case  # ann may close this case ...
+    service.assign(store, SUE, case_id, "tom")  # ... until it is given to tom meanwhile
+    monkeypatch.setattr(service, "_case_row", lambda engine, cid: seen)
+    with pytest.raises(CaseError, match="changed by someone else meanwhile"):
+        service.set_status(store, ANN, case_id, "closed", "no_case")
+    monkeypatch.undo()
+    assert service.get_case(store, ANN, case_id).case["status"] == "lead"
+
+
+def test_the_page_offers_closing_by_the_same_rule(store: Engine) -> None:
+    case_id = service.open_case(store, ANN, "declaration", "DEC-0001", "A lead")
+    service.assign(store, ANN, case_id, "ann")
+    case = service.get_case(store, ANN, case_id).case
+    mine = rights(ANN, case)
+    assert CaseStatus.CLOSED not in mine.next_statuses
+    assert "to yourself" in (mine.close_refusal or "")
+    assert CaseStatus.CLOSED in rights(SUE, case).next_statuses
+
+
+# ---- a closed case is read-only until a supervisor reopens it ---------------------------------------------------
+
+def closed_case(store: Engine) -> int:
+    case_id = service.open_case(store, ANN, "declaration", "DEC-0001", "A lead")
+    service.set_status(store, SUE, case_id, "closed", "referred")
+    return case_id
+
+
+def test_a_closed_case_refuses_every_change(store: Engine) -> None:
+    case_id = closed_case(store)
+    for change in (lambda: service.add_note(store, ANN, case_id, "one more thing"),
+                   lambda: service.add_evidence(store, ANN, case_id, "entity", "ENT00000001", "the importer"),
+                   lambda: service.assign(store, SUE, case_id, "tom"),
+                   lambda: service.set_status(store, SUE, case_id, "open")):
+        with pytest.raises(CaseClosed, match="read-only until a supervisor reopens it"):
+            change()
+    case = service.get_case(store, ANN, case_id)
+    assert [e["kind"] for e in case.events] == ["created", "status"]
+    assert case.notes == []
+    assert rights(ANN, case.case) == CaseRights(read_only=True, may_note=False, may_work=False, next_statuses=(),
+                                                close_refusal=None, may_reopen=False, may_read_entities=True)
+    assert rights(SUE, case.case).may_reopen
+
+
+def test_an_inspector_cannot_note_their_case_once_closed(store: Engine) -> None:
+    case_id = service.open_case(store, ANN, "declaration", "DEC-0001", "A lead")
+    service.assign(store, ANN, case_id, "ivan")
+    service.set_status(store, SUE, case_id, "closed", "no_finding")
+    with pytest.raises(CaseClosed):
+        service.add_note(store, IVAN, case_id, "late remark")
+
+
+def test_a_supervisor_reopens_a_closed_case_with_a_reason_in_its_history(store: Engine) -> None:
+    case_id = closed_case(store)
+    with pytest.raises(CaseForbidden, match="needs a supervisor"):
+        service.reopen(store, ANN, case_id, "new facts")
+    with pytest.raises(CaseError, match="reason for reopening"):
+        service.reopen(store, SUE, case_id, "  ")
+    service.reopen(store, SUE, case_id, "the police found a second container")
+    case = service.get_case(store, SUE, case_id)
+    assert (case.case["status"], case.case["outcome"]) == ("open", None)
+    last = case.events[-1]
+    assert (last["kind"], last["username"]) == ("reopened", "sue")
+    assert last["text"] == "closed -> open (outcome was referred): the police found a second container"
+    service.add_note(store, ANN, case_id, "working it again")  # changeable again
+    with pytest.raises(CaseError, match="not closed"):
+        service.reopen(store, SUE, case_id, "again")
+
+
+# ---- what one may not read does not exist --------------------------------------------------------------------
+
+def test_a_case_one_may_not_read_is_answered_like_one_that_does_not_exist(store: Engine) -> None:
+    other = service.open_case(store, ANN, "declaration", "DEC-0002", "Not ivan's")
+    answers = []
+    for case_id in (other, 999):
+        with pytest.raises(CaseNotFound) as caught:
+            service.get_case(store, IVAN, case_id)
+        answers.append(str(caught.value).replace(str(case_id), "N"))
+    assert answers == ["no case N", "no case N"]
+    for case_id in (other, 999):  # someone who reads no case at all is refused before any lookup
+        with pytest.raises(CaseForbidden, match="reading cases needs"):
+            service.get_case(store, ADA, case_id)

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from cintel.domain.roles import Role
+from tests.conftest import migrated_sqlite
 from tests.entities.conftest import FIRST, LATER, load_kinds
 from tests.test_cli import Cli, assert_one_line_error
+from tests.test_cli_auth import account, signed_in
 
 
 @pytest.fixture(scope="module")
 def cli(entity_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """A store holding the entity world, resolved and screened through the CLI."""
-    runner = Cli(tmp_path_factory.mktemp("cli-entities"))
+    runner = Cli(tmp_path_factory.mktemp("cli-entities"), migrated_sqlite())
     engine = runner.store()
     load_kinds(engine, entity_world, (*FIRST, *LATER))
     engine.dispose()
@@ -25,6 +28,12 @@ def cli(entity_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     screened = runner.json("screen")
     assert screened["hits"] > 0
     return runner
+
+
+@pytest.fixture(scope="module")
+def analyst(cli: Cli) -> str:
+    """The API token of an analyst: merges, splits and disposals are a person's acts."""
+    return account(cli, "ann", Role.ANALYST)
 
 
 def _a_ring(cli: Cli) -> dict[str, object]:
@@ -46,13 +55,15 @@ def test_show_and_explain_an_entity(cli: Cli) -> None:
     assert human.returncode == 0
 
 
-def test_merge_then_split_back(cli: Cli) -> None:
+def test_merge_then_split_back(cli: Cli, analyst: str) -> None:
     ring = _a_ring(cli)
     a, b = [m["node_id"].removeprefix("entity:") for m in ring["members"] if m["kind"] == "company"][:2]
-    merged = cli.json("entities", "merge", a, b, "--reason", "same owner per chamber of commerce")
+    with signed_in(cli, analyst):
+        merged = cli.json("entities", "merge", a, b, "--reason", "same owner per chamber of commerce")
     survivor = merged["entity_id"]
     records = [r["record_id"] for r in cli.json("entities", "show", survivor)["records"]]
-    split = cli.json("entities", "split", survivor, "--record", records[0], "--reason", "other VAT number")
+    with signed_in(cli, analyst):
+        split = cli.json("entities", "split", survivor, "--record", records[0], "--reason", "other VAT number")
     assert len(split["entities"]) == 2
 
 
@@ -73,10 +84,11 @@ def test_network_commands(cli: Cli, tmp_path: Path) -> None:
     assert cli.json("network", "risk", "--as-of", "2025-06-30", "--top", "5")
 
 
-def test_watchlist_hits_and_disposition(cli: Cli) -> None:
+def test_watchlist_hits_and_disposition(cli: Cli, analyst: str) -> None:
     hits = cli.json("watchlist", "hits", "--top", "5")
     assert hits
-    done = cli.json("watchlist", "dispose", str(hits[0]["id"]), "false_positive", "--reason", "namesake")
+    with signed_in(cli, analyst):
+        done = cli.json("watchlist", "dispose", str(hits[0]["id"]), "false_positive", "--reason", "namesake")
     assert done["disposition"] == "false_positive"
 
 
@@ -106,5 +118,8 @@ def test_watchlist_import_ftm(cli: Cli, tmp_path: Path) -> None:
     ("watchlist", "import", "missing.json", "--format", "ftm", "--list", "L"),
     ("watchlist", "import", "missing.json", "--format", "ftm"),
 ])
-def test_bad_input_gets_one_line_errors(cli: Cli, args: tuple[str, ...]) -> None:
-    assert_one_line_error(cli(*args))
+def test_bad_input_gets_one_line_errors(cli: Cli, analyst: str, args: tuple[str, ...]) -> None:
+    with signed_in(cli, analyst):  # so that a person's act reaches the check of its input
+        done = cli(*args)
+    assert_one_line_error(done)
+    assert "authenticated" not in done.stderr

@@ -9,9 +9,9 @@ import polars as pl
 from polars.testing import assert_frame_equal
 from sqlalchemy import Engine
 
-from cintel.network.context import network_context
 from cintel.risk.features import History, build_features, feature_state, state_features
 from cintel.risk.features_network import NETWORK_COLUMNS, NetworkContext, network_features
+from cintel.risk.network_context import network_context
 from cintel.store.frames import load_inspections, load_items, load_tariff
 from tests.entities.conftest import FIRST, load_kinds
 

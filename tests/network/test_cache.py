@@ -27,6 +27,13 @@ class CountingLoader:
         return object()  # type: ignore[return-value]  # the cache never looks inside
 
 
+def _rested(cache: NetworkCache) -> None:
+    """Waits until the graph held is older than its build took: only then does a refresh start (a loaded
+    machine can make a build, token reads included, outlast the test's own insert)."""
+    status = cache.status()
+    time.sleep(max(0.0, status["seconds"] - (time.time() - status["built_at"])) + 0.01)
+
+
 def _batch(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(insert(batches).values(kind="declarations", source_path="x.csv", source_format="csv",
@@ -139,6 +146,7 @@ def test_in_the_background_the_held_graph_is_answered_while_a_newer_one_builds(e
     cache = NetworkCache(engine, loader, token_ttl=0, refresh_in_background=True)
     first = cache.network()
     _batch(engine)
+    _rested(cache)
     assert cache.network() is first  # answered at once, though the store changed
     assert cache.network() is first  # and one refresh at a time
     assert cache.status()["refreshing"]
@@ -171,6 +179,7 @@ def test_a_failed_refresh_keeps_the_held_graph_and_is_tried_again(engine: Engine
     cache = NetworkCache(engine, flaky, token_ttl=0, refresh_in_background=True)
     first = cache.network()
     _batch(engine)
+    _rested(cache)
     assert cache.network() is first
     assert cache.wait_for_refreshes(30)
     assert "disk gone" in caplog.text

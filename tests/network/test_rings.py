@@ -89,3 +89,36 @@ def test_leiden_then_rings_finds_the_planted_ring_first() -> None:
 def test_communities_frame_must_name_nodes_and_communities() -> None:
     with pytest.raises(NetworkError, match="community"):
         rings(world(), pl.DataFrame({"node_id": ["entity:R0"]}))
+
+
+def test_a_ring_is_drawn_as_its_companies_around_what_they_share() -> None:
+    from cintel.network.rings import ring_elements
+
+    ring = rings(world(), planted_communities(), as_of=date(2025, 1, 1))[0]
+    elements = ring_elements(ring)
+    nodes = {n["data"]["id"]: n["data"] for n in elements["nodes"]}
+    assert set(nodes) == {*RING, "person:smit", "address:keizersgracht-1", "phone:+31201234567"}
+    assert all(nodes[c]["member"] and nodes[c]["entity_id"] == c.removeprefix("entity:") for c in RING)
+    assert nodes["entity:R2"]["caught"]
+    assert nodes["address:keizersgracht-1"]["label"] == "keizersgracht-1"
+    ties = {(e["data"]["source"], e["data"]["target"], e["data"]["kind"]) for e in elements["edges"]}
+    # one edge per company and what it shares; a director's edge runs person -> company, as in the graph
+    assert ties == {*{("person:smit", c, "director_of") for c in RING},
+                    *{(c, "address:keizersgracht-1", "has_address") for c in RING},
+                    *{(c, "phone:+31201234567", "has_phone") for c in RING}}
+    assert len({e["data"]["id"] for e in elements["edges"]}) == len(elements["edges"]) == 12
+    assert {e["data"]["source"] for e in elements["edges"]} | {e["data"]["target"] for e in elements["edges"]} \
+        <= set(nodes)
+
+
+def test_what_ties_a_ring_is_said_in_words_with_its_sources() -> None:
+    from cintel.network.rings import ring_ties
+
+    ring = rings(world(), planted_communities(), as_of=date(2025, 1, 1))[0]
+    ties = ring_ties(ring)
+    assert [t["kind"] for t in ties] == ["director", "address", "phone"]  # all four share each: by kind order
+    director = ties[0]
+    assert (director["label"], director["companies"], director["since"]) == ("smit", ["R0", "R1", "R2", "R3"], D)
+    # the hand-built edges come from "parties" records rec-<n>: named as the company register, never a hash
+    assert director["sources"]
+    assert all(s.startswith("company register rec-") for s in director["sources"])

@@ -12,14 +12,15 @@ from sqlalchemy import Engine
 from cintel.demo import INGEST_ORDER
 from cintel.demo_rules import install
 from cintel.domain.access import AccessContext
+from cintel.domain.roles import Role
 from cintel.ingest.pipeline import ingest_file
 from cintel.risk.rulebook import record_backtest, rule_versions
 from cintel.simulate import simulate_world
 from tests.conftest import loaded_store
 
 END = date(2025, 6, 30)
-AUTHOR = AccessContext(user="ann", purpose="tests", roles=frozenset({"targeting"}))
-APPROVER = AccessContext(user="bob", purpose="tests", roles=frozenset({"supervisor"}))
+AUTHOR = AccessContext(user="ann", purpose="tests", roles=frozenset({Role.TARGETING_OFFICER}))
+APPROVER = AccessContext(user="bob", purpose="tests", roles=frozenset({Role.SUPERVISOR}))
 # Figures as cintel.risk.review.candidate_backtests reports them, for tests whose store holds no declarations
 # to replay (tests/risk/test_service.py and the workspace tests backtest real ones).
 REPORT = {"declarations": 1_000, "hits": 12, "labelled": 5, "frauds": 2, "revenue": 1_500.0, "new_hits": 3,

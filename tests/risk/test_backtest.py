@@ -7,7 +7,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cintel.risk.backtest import backtest, honest_stopped, replay_selection, rule_backtest, rule_table, targeting
+from cintel.risk.backtest import (
+    backtest,
+    hit_declarations,
+    honest_stopped,
+    replay_selection,
+    rule_backtest,
+    rule_table,
+    targeting,
+)
 from cintel.risk.metrics import targeting_report
 from cintel.risk.selection import SelectionPolicy
 
@@ -140,3 +148,16 @@ def test_rule_backtest_measures_a_candidate_and_its_overlap_with_existing_rules(
                                  {"rule_id": "R2", "shared": 2, "share_of_candidate": 0.5}]
     with pytest.raises(ValueError, match="rows"):
         rule_backtest(f, candidate[:3])
+
+
+def test_a_candidates_hit_list_has_each_declaration_it_hit_with_its_outcome() -> None:
+    f = window()
+    hits = pl.Series([i % 3 == 0 for i in range(10)])  # D0, D3, D6, D9
+    listed = hit_declarations(f, hits)
+    assert listed.columns == ["declaration_id", "declaration_date", "is_fraud", "revenue"]
+    assert listed["declaration_id"].to_list() == ["D0", "D3", "D6", "D9"]
+    assert listed["is_fraud"].to_list() == [True, None, False, False]  # D3 never inspected
+    assert listed["revenue"].to_list() == [100.0, None, 0.0, 0.0]
+    assert listed.height == rule_backtest(f, hits)["hits"]
+    with pytest.raises(ValueError, match="hits has 3 rows"):
+        hit_declarations(f, pl.Series([True, False, True]))

@@ -1,5 +1,5 @@
-"""The risk commands through the real `cintel` entry point: train, select, score, explain, monitor,
-features, rule backtests, one-declaration scoring, and one-line errors for bad input."""
+"""The risk commands through the `cintel` entry point (run in this process by tests/cli_runner.py): train, select,
+score, explain, monitor, features, rule backtests, one-declaration scoring, and one-line errors for bad input."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import pytest
 
 from cintel.demo import INGEST_ORDER
 from cintel.demo_rules import install
+from cintel.domain.roles import Role
 from cintel.ingest.pipeline import ingest_file
+from tests.conftest import migrated_sqlite
 from tests.risk.conftest import APPROVER, AUTHOR, END
 from tests.test_cli import Cli, assert_one_line_error
+from tests.test_cli_auth import account, signed_in
 
 DAY = (END - timedelta(days=3)).isoformat()
 
@@ -22,7 +25,7 @@ DAY = (END - timedelta(days=3)).isoformat()
 @pytest.fixture(scope="module")
 def cli(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """A store holding the small world and the demo rulebook, then a model trained through the CLI."""
-    runner = Cli(tmp_path_factory.mktemp("cli-risk"))
+    runner = Cli(tmp_path_factory.mktemp("cli-risk"), migrated_sqlite())
     engine = runner.store()
     for kind in INGEST_ORDER:
         path = small_world / f"{kind.value}.parquet"
@@ -33,6 +36,12 @@ def cli(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     report = runner.json("train", "--to", (END - timedelta(days=30)).isoformat())
     assert report["fraud_model_id"] == "fraud-v1"
     return runner
+
+
+@pytest.fixture(scope="module")
+def officers(cli: Cli) -> dict[str, str]:
+    """API tokens of two targeting officers: ann writes rules, bob backtests and approves them."""
+    return {name: account(cli, name, Role.TARGETING_OFFICER) for name in ("ann", "bob")}
 
 
 def test_select_prints_the_red_list_and_respects_capacity(cli: Cli) -> None:
@@ -72,8 +81,9 @@ def test_monitor_reports_drift_and_fairness(cli: Cli) -> None:
     assert "flagged" in report["fairness"]
 
 
-def test_rules_backtest_of_a_stored_rule_and_of_an_expression(cli: Cli) -> None:
-    stored = cli.json("rules", "backtest", "R06")
+def test_rules_backtest_of_a_stored_rule_and_of_an_expression(cli: Cli, officers: dict[str, str]) -> None:
+    with signed_in(cli, officers["bob"]):
+        stored = cli.json("rules", "backtest", "R06")
     assert stored["hits"] > 0
     candidate = cli.json("rules", "backtest", "--expr", "customs_value > 100000", "--from", "2025-01-01")
     assert candidate["rule_id"] == "candidate"
@@ -115,17 +125,19 @@ def test_one_declaration_is_scored_in_real_time_from_json(cli: Cli, small_world:
     assert_one_line_error(cli("score", "--declaration", str(garbage)))
 
 
-def test_a_draft_is_backtested_then_approved_by_a_second_officer(cli: Cli) -> None:
+def test_a_draft_is_backtested_then_approved_by_a_second_officer(cli: Cli, officers: dict[str, str]) -> None:
     # Last in this module: the approved rule scores from now on (it hits nothing in this world).
-    cli.json("rules", "add", "HUGE", "--expr", "customs_value > 1e12", "--reason", "implausible value",
-             "--weight", "0.5", "--as", "ann")
-    untested = cli("rules", "approve", "HUGE", "--as", "bob")
-    assert_one_line_error(untested)
-    assert "has not been backtested" in untested.stderr
-    run = cli.json("rules", "backtest", "HUGE", "--from", "2025-05-01", "--to", "2025-06-30", "--as", "bob")
-    assert (run["version"], run["hits"], run["from"], run["to"]) == (1, 0, "2025-05-01", "2025-06-30")
-    assert run["declarations"] > 0
-    human = cli("rules", "backtest", "HUGE", "--version", "1", "--as", "bob")
-    assert f"recorded as backtest {run['backtest_id'] + 1} of v1" in human.stdout
-    approved = cli.json("rules", "approve", "HUGE", "--as", "bob")
+    with signed_in(cli, officers["ann"]):
+        cli.json("rules", "add", "HUGE", "--expr", "customs_value > 1e12", "--reason", "implausible value",
+                 "--weight", "0.5")
+    with signed_in(cli, officers["bob"]):
+        untested = cli("rules", "approve", "HUGE")
+        assert_one_line_error(untested)
+        assert "has not been backtested" in untested.stderr
+        run = cli.json("rules", "backtest", "HUGE", "--from", "2025-05-01", "--to", "2025-06-30")
+        assert (run["version"], run["hits"], run["from"], run["to"]) == (1, 0, "2025-05-01", "2025-06-30")
+        assert run["declarations"] > 0
+        human = cli("rules", "backtest", "HUGE", "--version", "1")
+        assert f"recorded as backtest {run['backtest_id'] + 1} of v1" in human.stdout
+        approved = cli.json("rules", "approve", "HUGE")
     assert (approved["status"], approved["approved_by"]) == ("approved", "bob")

@@ -12,7 +12,10 @@ import pytest
 
 from cintel.risk.explain import Reason, describe, top_reasons, top_reasons_batch
 from cintel.risk.feature_spec import FeatureKind, FeatureLevel, FeatureSpec
+from cintel.risk.features import FEATURES as REGISTRY
+from cintel.risk.features import model_features
 from cintel.risk.models import train_models
+from cintel.risk.reasons import feature_phrase
 from tests.risk.test_models import CATEGORICAL, FAST, FEATURES, TARGET_ENCODED, synthetic_frame
 
 
@@ -115,3 +118,23 @@ def test_reasons_from_a_trained_model_name_the_planted_signal() -> None:
     told = [r.feature for rs in reasons for r in rs]
     assert told.count("unit_value_ratio") >= 15
     assert any("below peers" in r.text for rs in reasons for r in rs)
+
+
+def test_a_feature_without_a_sentence_is_told_in_a_clerks_words_and_units() -> None:
+    """A declarant hit rate below the sentence threshold still pushed the score: the clerk reads "broker's past
+    hit rate 19 %", not the feature's technical description ("Smoothed declarant hit rate, m = 10: 0.19")."""
+    row = {"declarant_hit_rate": 0.19, "declarant_inspections": 10, "declarant_hits": 2}
+    [reason] = top_reasons([0.8], ["declarant_hit_rate"], row, REGISTRY, k=3)
+    assert reason.text == "broker's past hit rate 19 %"
+
+
+@pytest.mark.parametrize("name", [*model_features(), "main_hs6"])  # main_hs6: target-encoded for the model
+def test_every_model_feature_has_clerk_words(name: str) -> None:
+    spec = REGISTRY[name]
+    value = {FeatureKind.NUMBER: 0.25, FeatureKind.FLAG: True, FeatureKind.CATEGORY: "CN"}[spec.kind]
+    text = feature_phrase(name, value)
+    assert text, f"no clerk phrase for {name}"
+    # No column names, no formulas.
+    assert "_" not in text
+    assert "m =" not in text
+    assert "Smoothed" not in text

@@ -1,19 +1,23 @@
-"""The rulebook in the store, on every back end: versions, recorded backtests, four-eyes approval, retirement,
-lookups, profiles."""
+"""The rulebook in the store, on every back end: versions, recorded backtests and the declarations they hit,
+four-eyes approval with its comment, superseded drafts, lookups, profiles. Four-eyes lookup changes and
+retirements: test_rules_four_eyes.py."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
 
+import polars as pl
 import pytest
 from sqlalchemy import Engine, select
 
 from cintel.domain.access import AccessContext
 from cintel.domain.codes import Channel, DeclarationType
+from cintel.domain.roles import Role
 from cintel.risk.rule_language import DECLARATION_COLUMNS, ColumnType, RuleError
 from cintel.risk.rulebook import (
     LookupKind,
+    NotInRulebook,
     RulebookError,
     Threat,
     active_rules,
@@ -21,6 +25,7 @@ from cintel.risk.rulebook import (
     add_profile_rule,
     add_rule,
     approve_rule,
+    backtest_hits,
     create_lookup,
     create_profile,
     list_lookups,
@@ -28,19 +33,20 @@ from cintel.risk.rulebook import (
     list_rules,
     load_lookups,
     lookup_values,
+    pending_draft,
     record_backtest,
-    remove_lookup_values,
-    retire_rule,
     rule_backtests,
     rule_version,
     rule_versions,
+    rules_using_lookup,
+    superseded_by,
 )
 from cintel.risk.rules import RuleStatus
 from cintel.store.risk_tables import risk_rules
 from tests.risk.conftest import REPORT, backtested
 
-ANN = AccessContext(user="ann", purpose="targeting")
-BOB = AccessContext(user="bob", purpose="targeting")
+ANN = AccessContext(user="ann", purpose="targeting", roles=frozenset({Role.TARGETING_OFFICER}))
+BOB = AccessContext(user="bob", purpose="targeting", roles=frozenset({Role.SUPERVISOR}))
 PHONES = "hs_code LIKE '8517%' AND country_of_origin = 'CN'"
 
 
@@ -129,6 +135,78 @@ def test_a_draft_is_approved_only_after_a_backtest_of_that_very_version(engine: 
     assert approve_rule(engine, BOB, "PHONES").version == 2
 
 
+def test_an_approval_keeps_the_approvers_comment(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
+    backtested(engine, "PHONES")
+    approved = approve_rule(engine, BOB, "PHONES", comment="  hit rate 40 % on 5 inspected; watch the load  ")
+    assert approved.approval_comment == "hit rate 40 % on 5 inspected; watch the load"
+    assert rule_versions(engine, "PHONES")[0].approval_comment == approved.approval_comment
+    assert rule_versions(engine, "PHONES")[0].to_dict()["approval_comment"] == approved.approval_comment
+    add_rule(engine, ANN, "QUIET", PHONES, "v1", weight=0.2)
+    backtested(engine, "QUIET")
+    assert approve_rule(engine, BOB, "QUIET").approval_comment is None  # a comment is optional
+    add_rule(engine, ANN, "LONG", PHONES, "v1", weight=0.2)
+    backtested(engine, "LONG")
+    with pytest.raises(RulebookError, match="at most 2,000") as long:
+        approve_rule(engine, BOB, "LONG", comment="x" * 2_001)
+    assert long.value.field == "comment"
+
+
+def test_only_approvers_approve(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
+    backtested(engine, "PHONES")
+    analyst = AccessContext(user="carl", purpose="targeting", roles=frozenset({Role.ANALYST}))
+    with pytest.raises(RulebookError, match="approving a rule needs the role supervisor or targeting_officer"):
+        approve_rule(engine, analyst, "PHONES")
+    assert [r.status for r in rule_versions(engine, "PHONES")] == [RuleStatus.DRAFT]
+
+
+def test_once_v2_is_approved_the_v1_draft_is_superseded_and_cannot_be_approved(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
+    add_rule(engine, ANN, "PHONES", PHONES + " AND customs_value < 100", "v2", weight=0.3)
+    backtested(engine, "PHONES", version=1)
+    backtested(engine, "PHONES", version=2)
+    versions = rule_versions(engine, "PHONES")
+    assert pending_draft(versions) == versions[1]
+    approve_rule(engine, BOB, "PHONES", version=2)
+    versions = rule_versions(engine, "PHONES")
+    assert pending_draft(versions) is None
+    assert superseded_by(versions[0], versions) == 2
+    assert superseded_by(versions[1], versions) is None
+    with pytest.raises(RulebookError, match="v1 is superseded by approved v2"):
+        approve_rule(engine, BOB, "PHONES", version=1)
+    with pytest.raises(RulebookError, match="no draft awaiting approval"):
+        approve_rule(engine, BOB, "PHONES")
+    assert [r.key for r in active_rules(engine, date(2024, 1, 1))] == [("PHONES", 2)]
+
+
+def test_a_recorded_backtest_keeps_the_declarations_it_hit_a_page_at_a_time(engine: Engine) -> None:
+    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
+    (rule,) = rule_versions(engine, "PHONES")
+    hits = pl.DataFrame({"declaration_id": [f"D{i:03d}" for i in range(150)],
+                         "declaration_date": [date(2024, 1, 1 + i % 28) for i in range(150)],
+                         "is_fraud": [None if i % 3 else i % 2 == 0 for i in range(150)],
+                         "revenue": [float(i) for i in range(150)]})
+    recorded = record_backtest(engine, BOB, rule, date(2024, 1, 1), date(2024, 1, 28), REPORT, hits)
+    assert recorded.listed_hits == 150
+    assert rule_backtests(engine, "PHONES")[0].listed_hits == 150
+    first = backtest_hits(engine, "PHONES", recorded.backtest_id, page=1, size=100)
+    second = backtest_hits(engine, "PHONES", recorded.backtest_id, page=2, size=100)
+    assert (first.total, first.pages, len(first.rows), len(second.rows)) == (150, 2, 100, 50)
+    listed = first.rows + second.rows
+    assert {r["declaration_id"] for r in listed} == set(hits["declaration_id"])
+    dates = [r["declaration_date"] for r in listed]
+    assert dates == sorted(dates, reverse=True)  # newest first
+    d000 = next(r for r in listed if r["declaration_id"] == "D000")
+    assert (d000["is_fraud"], d000["revenue"]) == (True, 0.0)
+    assert next(r for r in listed if r["declaration_id"] == "D001")["is_fraud"] is None
+    assert first.to_dict()["hits"][0]["declaration_date"] == dates[0].isoformat()
+    with pytest.raises(NotInRulebook, match="has no backtest"):
+        backtest_hits(engine, "OTHER", recorded.backtest_id)
+    without = record_backtest(engine, BOB, rule, date(2024, 1, 1), date(2024, 1, 28), REPORT)
+    assert backtest_hits(engine, "PHONES", without.backtest_id).total == 0
+
+
 def test_backtests_are_kept_with_their_figures_newest_first(engine: Engine) -> None:
     add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=0.2)
     first = record_backtest(engine, BOB, rule_versions(engine, "PHONES")[0], date(2024, 1, 1), date(2024, 2, 25),
@@ -175,31 +253,19 @@ def test_active_rules_are_the_latest_approved_versions_valid_that_day(engine: En
     assert [r.key for r in active_rules(engine, date(2024, 9, 1))] == [("PHONES", 2)]
 
 
-def test_retiring_a_rule_stops_it_scoring_and_records_who(engine: Engine) -> None:
-    add_rule(engine, ANN, "PHONES", PHONES, "v1", weight=1.0)
-    backtested(engine, "PHONES")
-    approve_rule(engine, BOB, "PHONES")
-    add_rule(engine, ANN, "PHONES", PHONES, "v2", weight=0.2)
-    retired = retire_rule(engine, BOB, "PHONES")
-    assert [r.version for r in retired] == [1, 2]
-    assert active_rules(engine, date(2024, 1, 1)) == []
-    assert {(r.status, r.retired_by) for r in rule_versions(engine, "PHONES")} == {(RuleStatus.RETIRED, "bob")}
-    with pytest.raises(RulebookError, match="already retired"):
-        retire_rule(engine, BOB, "PHONES")
-
-
 def test_lookup_lists_hold_values_rules_can_use(engine: Engine) -> None:
     create_lookup(engine, ANN, "high_risk_traders", "trader", "traders with past seizures")
     assert add_lookup_values(engine, ANN, "high_risk_traders", ["T1", "T2", " T2 "], note="case 12") == 2
     assert add_lookup_values(engine, BOB, "high_risk_traders", ["T2", "T3"]) == 1
-    assert remove_lookup_values(engine, "high_risk_traders", ["T1", "T9"]) == 1
-    assert lookup_values(engine, "high_risk_traders") == ["T2", "T3"]
+    assert lookup_values(engine, "high_risk_traders") == ["T1", "T2", "T3"]
     create_lookup(engine, ANN, "empty", LookupKind.COUNTRY, "nothing yet")
-    assert load_lookups(engine) == {"high_risk_traders": frozenset({"T2", "T3"}), "empty": frozenset()}
+    assert load_lookups(engine) == {"high_risk_traders": frozenset({"T1", "T2", "T3"}), "empty": frozenset()}
     assert [(lk.name, lk.kind, lk.values) for lk in list_lookups(engine)] == [
-        ("empty", LookupKind.COUNTRY, 0), ("high_risk_traders", LookupKind.TRADER, 2)]
+        ("empty", LookupKind.COUNTRY, 0), ("high_risk_traders", LookupKind.TRADER, 3)]
     rule = add_rule(engine, ANN, "TRADERS", "importer_id IN LOOKUP('high_risk_traders')", "known", weight=1.0)
     assert rule.version == 1
+    assert [r.key for r in rules_using_lookup(engine, "high_risk_traders")] == [("TRADERS", 1)]
+    assert rules_using_lookup(engine, "empty") == []
 
 
 def test_lookup_errors_name_the_list(engine: Engine) -> None:
@@ -208,8 +274,14 @@ def test_lookup_errors_name_the_list(engine: Engine) -> None:
         create_lookup(engine, ANN, "traders", "trader", "x")
     with pytest.raises(RulebookError, match="unknown lookup kind 'ship'"):
         create_lookup(engine, ANN, "ships", "ship", "x")
-    with pytest.raises(RulebookError, match="no lookup list 'nope'"):
+    with pytest.raises(NotInRulebook, match="no lookup list 'nope'"):
         add_lookup_values(engine, ANN, "nope", ["x"])
+    with pytest.raises(RulebookError, match="must be 1-64 letters") as bad:
+        create_lookup(engine, ANN, "bad name!", "trader", "x")
+    assert bad.value.field == "name"
+    with pytest.raises(RulebookError, match="give the description") as empty:
+        create_lookup(engine, ANN, "nothing", "trader", "  ")
+    assert empty.value.field == "description"
 
 
 def test_profiles_group_rules_for_a_threat(engine: Engine) -> None:
@@ -222,10 +294,15 @@ def test_profiles_group_rules_for_a_threat(engine: Engine) -> None:
     [profile] = list_profiles(engine)
     assert (profile.name, profile.threat, profile.offices, profile.rule_ids) == (
         "undervaluation-east", Threat.UNDERVALUATION, ("OF1", "OF2"), ("CHEAP", "PHONES"))
-    with pytest.raises(RulebookError, match="no rule 'NOPE'"):
+    with pytest.raises(RulebookError, match="no rule 'NOPE'") as unknown:
         add_profile_rule(engine, "undervaluation-east", "NOPE")
-    with pytest.raises(RulebookError, match="unknown threat"):
+    assert unknown.value.field == "rule_id"
+    with pytest.raises(RulebookError, match="unknown threat") as threat:
         create_profile(engine, ANN, "x", "piracy", "x")
+    assert threat.value.field == "threat"
+    with pytest.raises(RulebookError, match="must be 1-64 letters") as name:
+        create_profile(engine, ANN, "bad name!", "ipr", "x")
+    assert name.value.field == "name"
 
 
 def test_a_connection_argument_joins_the_callers_transaction(engine: Engine) -> None:

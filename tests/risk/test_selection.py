@@ -228,3 +228,24 @@ def test_selection_respects_capacity_random_and_exploration_shares_exactly(
         assert explored["v"].min() >= value.filter(pl.col("selection_reason") == "none")["v"].max()  # type: ignore[operator]
     # Deterministic for a given seed.
     assert select(day, policy).equals(out)
+
+
+def test_every_selection_is_told_in_a_clerks_words() -> None:
+    """What the queue and the declaration page show under "Why selected" for each reason a selection gives:
+    no draws, values or codes."""
+    from cintel.risk.reasons import why_selected
+
+    day = make_day(list(np.linspace(1, 0, 300)), rule_channel=["red", *([None] * 299)])
+    chosen = select(day, SelectionPolicy(red_capacity=10, yellow_capacity=10, random_share=0.02,
+                                         exploration_share=0.5, seed=3))
+    told = {r["selection_reason"]: why_selected(r["selection_reason"], r["selection_detail"])
+            for r in chosen.iter_rows(named=True)}
+    assert set(told) == {"rule", "random", "score", "exploration", "none"}
+    assert told["rule"] == "rule R-red"
+    assert told["random"] == "random check"
+    assert told["score"].startswith("high risk (rank ")
+    assert told["exploration"] == "check to teach the model"
+    assert told["none"] == "not selected"
+    assert why_selected("rule", "R03,R06") == "rules R03, R06"
+    assert why_selected("rule", "red rule") == "red rule"
+    assert why_selected(None) == "not assessed"

@@ -96,6 +96,35 @@ def test_explain_gives_rule_hits_probability_and_weighted_reasons(risk_store: En
         service.explain_declaration(risk_store, "NO-SUCH-ID")
 
 
+def test_every_assessment_stores_the_explanation_re_scoring_would_give(risk_store: Engine,
+                                                                      trained: service.TrainReport) -> None:
+    """The declaration page reads the run's explanation instead of re-scoring: it must be the same one, for
+    every declaration of the run (green ones too), not only for the queue."""
+    day = END - timedelta(days=3)
+    run = service.run_day(risk_store, AUTHOR, day, POLICY)
+    stored = {r["declaration_id"]: r for r in service.run_assessments(risk_store, run["run_id"])}
+    assert len(stored) == run["assessments"].height
+    assert all(r["explanation"] is not None for r in stored.values())
+    green = run["assessments"].filter(pl.col("channel") == "green").sort("rank", descending=True)
+    for declaration_id in [*run["assessments"].sort("rank")["declaration_id"][:2], green["declaration_id"][0]]:
+        explained = service.explain_declaration(risk_store, declaration_id)
+        assert stored[declaration_id]["explanation"] == explained["reasons"], declaration_id
+        assert [r["text"] for r in explained["reasons"]][:len(stored[declaration_id]["reasons"])] == \
+            stored[declaration_id]["reasons"]
+
+
+def test_assessments_store_the_declarations_value_and_main_item(risk_store: Engine,
+                                                                trained: service.TrainReport) -> None:
+    day = END - timedelta(days=3)
+    run = service.run_day(risk_store, AUTHOR, day, POLICY)
+    items = load_items(risk_store, day, day + timedelta(days=1))
+    for r in service.run_assessments(risk_store, run["run_id"])[:20]:
+        own = items.filter(pl.col("declaration_id") == r["declaration_id"]).sort(
+            "customs_value", "item_no", descending=[True, False])
+        assert r["customs_value"] == pytest.approx(float(own["customs_value"].cast(pl.Float64).sum()))
+        assert (r["main_hs_code"], r["main_origin"]) == (own["hs_code"][0], own["country_of_origin"][0])
+
+
 def test_a_day_without_declarations_is_a_clear_error(risk_store: Engine) -> None:
     with pytest.raises(service.RiskError, match="no declarations"):
         service.run_day(risk_store, AUTHOR, date(1999, 1, 1), POLICY)

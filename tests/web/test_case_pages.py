@@ -38,6 +38,12 @@ def open_case(client: TestClient, csrf: str, origin_kind: str, origin_ref: str, 
     return int(match.group(1))
 
 
+def pictures(pdf: bytes) -> int:
+    """Images drawn in the PDF: image objects, less the soft masks of transparent PNGs (one object, shared by
+    the images whose masks are the same)."""
+    return pdf.count(b"/Subtype /Image") - len(set(re.findall(rb"/SMask (\d+) 0 R", pdf)))
+
+
 def views(workspace: Workspace, case_id: int) -> list[tuple[str, str, str]]:
     with workspace.engine.connect() as conn:
         rows = conn.execute(select(access_log.c.username, access_log.c.purpose, access_log.c.route)
@@ -80,14 +86,16 @@ def test_an_unknown_origin_is_refused_with_a_clear_message(workspace_client: Cli
 
 
 @pytest.mark.parametrize(("field", "value"), [("title", "ab"), ("title", "x" * 201), ("origin_kind", "vessel")])
-def test_malformed_forms_are_refused_not_crashed(workspace: Workspace, workspace_client: Client, field: str,
-                                                 value: str) -> None:
+def test_malformed_forms_come_back_with_the_error_beside_the_field(workspace: Workspace, workspace_client: Client,
+                                                                   field: str, value: str) -> None:
     client, csrf = workspace_client("analyst")
     form = {"csrf_token": csrf, "origin_kind": "declaration", "origin_ref": declaration_of(workspace),
             "title": "A lead", field: value}
     answer = client.post("/cases", data=form)
-    assert answer.status_code == 422
-    assert field in answer.text
+    assert answer.status_code == 400
+    assert f'<p class="field-error" id="open-{field}-error" role="alert">' in answer.text  # beside the field
+    assert f'aria-describedby="open-{field}-error"' in answer.text
+    assert f'value="{form["origin_ref"]}"' in answer.text  # what was typed is kept
 
 
 @pytest.mark.parametrize("role", ["inspector", "administrator"])
@@ -116,15 +124,17 @@ def test_unknown_cases_are_not_found(workspace_client: Client) -> None:
 
 def test_a_case_is_worked_from_lead_to_closed(workspace: Workspace, workspace_client: Client) -> None:
     client, csrf = workspace_client("analyst")
+    boss, boss_csrf = workspace_client("supervisor")
     analyst, _ = workspace.user("analyst")
     case_id = open_case(client, csrf, "declaration", declaration_of(workspace))
-    steps = [("notes", {"text": "broker called back"}),
-             ("evidence", {"kind": "ring", "ref": ",".join(ring_of(workspace)), "note": "shares a phone"}),
-             ("assign", {"username": analyst}),
-             ("status", {"status": "open"}),
-             ("status", {"status": "closed", "outcome": "undervaluation"})]
-    for action, form in steps:
-        done = client.post(f"/cases/{case_id}/{action}", data={"csrf_token": csrf, **form})
+    steps = [(client, csrf, "notes", {"text": "broker called back"}),
+             (client, csrf, "evidence", {"kind": "ring", "ref": ",".join(ring_of(workspace)),
+                                         "note": "shares a phone"}),
+             (boss, boss_csrf, "assign", {"username": analyst}),
+             (client, csrf, "status", {"status": "open"}),
+             (client, csrf, "status", {"status": "closed", "outcome": "undervaluation"})]
+    for who, token, action, form in steps:
+        done = who.post(f"/cases/{case_id}/{action}", data={"csrf_token": token, **form})
         assert done.status_code == 303, (action, done.text)
         assert done.headers["location"] == f"/cases/{case_id}"
     page = client.get(f"/cases/{case_id}").text
@@ -173,8 +183,8 @@ def test_inspectors_see_only_their_cases_and_may_only_add_notes(workspace: Works
     assert f'href="/cases/{other}"' not in listed.text
     assert {c["case_id"] for c in inspector.get("/api/v1/cases").json()["items"]} >= {theirs}
     assert other not in {c["case_id"] for c in inspector.get("/api/v1/cases?size=200").json()["items"]}
-    assert inspector.get(f"/cases/{other}").status_code == 403
-    assert inspector.get(f"/cases/{other}/export.pdf").status_code == 403
+    assert inspector.get(f"/cases/{other}").status_code == 404
+    assert inspector.get(f"/cases/{other}/export.pdf").status_code == 404
     page = inspector.get(f"/cases/{theirs}")
     assert page.status_code == 200
     assert "Change status" not in page.text
@@ -264,3 +274,133 @@ def test_the_api_answers_what_the_pages_show(workspace: Workspace, workspace_cli
     listed_page = client.get("/cases?status=open&size=200").text
     for c in listed["items"]:
         assert f'href="/cases/{c["case_id"]}"' in listed_page
+
+
+# ---- closing: one rule whatever the order; a closed case is read-only until reopened ------------------------------
+
+def test_assigning_a_case_to_oneself_does_not_let_one_close_it(workspace: Workspace, workspace_client: Client) -> None:
+    client, csrf = workspace_client("analyst")
+    analyst, _ = workspace.user("analyst")
+    case_id = open_case(client, csrf, "declaration", declaration_of(workspace))
+    assert client.post(f"/cases/{case_id}/assign", data={"csrf_token": csrf, "username": analyst}).status_code == 303
+    page = client.get(f"/cases/{case_id}").text
+    assert '<option value="closed">' not in page
+    assert "you assigned case" in page
+    refused = client.post(f"/api/v1/cases/{case_id}/status", json={"status": "closed", "outcome": "no_case"},
+                          headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403
+    assert "to yourself" in refused.json()["detail"]
+    boss, boss_csrf = workspace_client("supervisor")
+    boss.post(f"/cases/{case_id}/assign", data={"csrf_token": boss_csrf, "username": analyst})
+    assert '<option value="closed">' in client.get(f"/cases/{case_id}").text
+    assert client.post(f"/cases/{case_id}/status", data={"csrf_token": csrf, "status": "closed",
+                                                         "outcome": "no_case"}).status_code == 303
+
+
+def test_a_closed_case_is_read_only_until_a_supervisor_reopens_it(workspace: Workspace,
+                                                                  workspace_client: Client) -> None:
+    client, csrf = workspace_client("analyst")
+    boss, boss_csrf = workspace_client("supervisor")
+    officer, _ = workspace.user("targeting_officer")
+    case_id = open_case(client, csrf, "declaration", declaration_of(workspace))
+    assert boss.post(f"/cases/{case_id}/status", data={"csrf_token": boss_csrf, "status": "closed",
+                                                       "outcome": "referred"}).status_code == 303
+    page = client.get(f"/cases/{case_id}").text
+    assert "read-only until a supervisor reopens it" in page
+    for form in ('action="/cases/{0}/notes"', 'action="/cases/{0}/evidence"', 'action="/cases/{0}/assign"',
+                 'action="/cases/{0}/status"', 'action="/cases/{0}/reopen"'):
+        assert form.format(case_id) not in page
+    for action, form in (("notes", {"text": "one more thing"}), ("assign", {"username": officer}),
+                         ("evidence", {"kind": "declaration", "ref": declaration_of(workspace, 1), "note": "x"}),
+                         ("status", {"status": "open"})):
+        answer = client.post(f"/cases/{case_id}/{action}", data={"csrf_token": csrf, **form})
+        assert answer.status_code == 409, action
+    assert client.post(f"/api/v1/cases/{case_id}/notes", json={"text": "x"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 409
+    assert client.post(f"/cases/{case_id}/reopen", data={"csrf_token": csrf, "reason": "new facts"}
+                       ).status_code == 403
+    assert f'action="/cases/{case_id}/reopen"' in boss.get(f"/cases/{case_id}").text
+    too_short = boss.post(f"/cases/{case_id}/reopen", data={"csrf_token": boss_csrf, "reason": "x"})
+    assert too_short.status_code == 400
+    assert 'id="reopen-reason-error"' in too_short.text
+    reopened = boss.post(f"/api/v1/cases/{case_id}/reopen", json={"reason": "the broker sent new invoices"},
+                         headers={"X-CSRF-Token": boss_csrf})
+    assert reopened.status_code == 200, reopened.text
+    case = reopened.json()
+    assert (case["status"], case["outcome"]) == ("open", None)
+    assert (case["events"][-1]["kind"], case["events"][-1]["text"]) == (
+        "reopened", "closed -> open (outcome was referred): the broker sent new invoices")
+    assert client.post(f"/cases/{case_id}/notes", data={"csrf_token": csrf, "text": "again"}).status_code == 303
+
+
+# ---- what the role may read ----------------------------------------------------------------------------------
+
+def test_a_case_the_inspector_may_not_see_is_answered_like_one_that_does_not_exist(
+        workspace: Workspace, workspace_client: Client) -> None:
+    analyst, csrf = workspace_client("analyst")
+    other = open_case(analyst, csrf, "declaration", declaration_of(workspace), "Not the inspector's")
+    inspector, icsrf = workspace_client("inspector")
+    for case_id in (other, 999_999):
+        for path in (f"/cases/{case_id}", f"/cases/{case_id}/export.pdf", f"/cases/{case_id}/export.csv"):
+            assert inspector.get(path).status_code == 404, path
+        api = inspector.get(f"/api/v1/cases/{case_id}")
+        assert (api.status_code, api.json()["detail"]) == (404, f"no case {case_id}")
+        assert inspector.post(f"/cases/{case_id}/notes", data={"csrf_token": icsrf, "text": "x"}).status_code == 404
+
+
+def test_the_inspector_gets_no_entity_links_and_no_network_in_the_pdf(workspace: Workspace,
+                                                                     workspace_client: Client) -> None:
+    analyst, csrf = workspace_client("analyst")
+    inspector_name, _ = workspace.user("inspector")
+    members = ring_of(workspace)
+    case_id = open_case(analyst, csrf, "ring", ",".join(members), "Front companies")
+    analyst.post(f"/cases/{case_id}/evidence", data={"csrf_token": csrf, "kind": "declaration",
+                                                     "ref": declaration_of(workspace), "note": "their shipment"})
+    analyst.post(f"/cases/{case_id}/assign", data={"csrf_token": csrf, "username": inspector_name})
+    full = analyst.get(f"/cases/{case_id}/export.pdf")
+    assert pictures(full.content) == 2  # the network and the map
+    inspector, _ = workspace_client("inspector")
+    page = inspector.get(f"/cases/{case_id}").text
+    assert 'href="/entities/' not in page
+    for member in members:
+        assert member in page  # named as evidence, not linked
+    assert f'href="/declarations/{declaration_of(workspace)}"' in page
+    pdf = inspector.get(f"/cases/{case_id}/export.pdf")
+    assert pdf.status_code == 200
+    assert pictures(pdf.content) == 1  # the map only: the network is withheld
+    assert len(pdf.content) < len(full.content)
+
+
+def test_a_10000_character_note_still_makes_a_pdf(workspace: Workspace, workspace_client: Client) -> None:
+    client, csrf = workspace_client("analyst")
+    case_id = open_case(client, csrf, "declaration", declaration_of(workspace))
+    for note in ("word " * 2_000, "x" * 10_000):
+        assert client.post(f"/cases/{case_id}/notes", data={"csrf_token": csrf, "text": note}).status_code == 303
+    answer = client.get(f"/cases/{case_id}/export.pdf")
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"%PDF")
+
+
+def test_a_fullwidth_equals_sign_is_neutralised_in_the_csv(workspace: Workspace, workspace_client: Client) -> None:
+    client, csrf = workspace_client("analyst")
+    case_id = open_case(client, csrf, "declaration", declaration_of(workspace), "\uff1dHYPERLINK(\"http://x\")")
+    client.post(f"/cases/{case_id}/notes", data={"csrf_token": csrf, "text": "\ufe66cmd|' /C calc'!A0"})
+    rows = list(csv.reader(io.StringIO(client.get(f"/cases/{case_id}/export.csv").content.decode("utf-8-sig"))))
+    header = rows[0]
+    assert rows[1][header.index("title")] == "'\uff1dHYPERLINK(\"http://x\")"
+    assert "'\ufe66cmd|' /C calc'!A0" in [r[header.index("text")] for r in rows]
+
+
+def test_a_refused_note_comes_back_typed_with_the_error_beside_it(workspace: Workspace,
+                                                                  workspace_client: Client) -> None:
+    client, csrf = workspace_client("analyst")
+    case_id = open_case(client, csrf, "declaration", declaration_of(workspace))
+    answer = client.post(f"/cases/{case_id}/evidence", data={"csrf_token": csrf, "kind": "entity",
+                                                             "ref": "ENT404", "note": "the importer"})
+    assert answer.status_code == 400
+    assert "no entity &#39;ENT404&#39; in the store" in answer.text
+    assert 'id="evidence-ref-error"' in answer.text
+    assert 'value="the importer"' in answer.text
+    blank = client.post(f"/cases/{case_id}/notes", data={"csrf_token": csrf, "text": "   "})
+    assert blank.status_code == 400
+    assert 'id="note-text-error"' in blank.text

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select
 
+from cintel.risk.operations import inspections, reason_group
 from cintel.store.risk_tables import risk_assessments, risk_drift, risk_models, risk_runs
 from cintel.store.tables import declaration_items, declarations
 from cintel.store.web_tables import access_log
-from cintel.web.dashboard_view import inspections, reason_group
 from tests.conftest import Workspace
 from tests.web.conftest import HOSTILE, ranked, sign_in, write_run
 
@@ -73,6 +73,12 @@ def test_hits_and_revenue_are_the_inspections_recorded(workspace: Workspace, wor
         assert window["seizures"] == sum(1 for r in inside if r.seizure)
     by_reason = body["hits"]["by_reason"]
     assert [r["reason"] for r in by_reason] == ["rule", "model", "random", "exploration", "other"]
+    # Shown in the words the queue and the declaration page use for why a declaration was selected.
+    assert [r["label"] for r in by_reason] == ["rule", "high risk", "random check", "check to teach the model",
+                                               "other"]
+    page = client.get("/").text
+    assert '<th scope="col">Why selected</th>' in page
+    assert '<th scope="row">random check</th>' in page
     assert sum(r["inspections"] for r in by_reason) == body["hits"]["windows"][1]["inspections"]
 
 
@@ -115,7 +121,11 @@ def test_another_day_can_be_chosen_and_a_bad_day_is_refused(workspace_client: Cl
     assert body["day"] == earlier.isoformat()
     assert body["channels"] is None  # no run scored that day
     assert "No risk run for" in client.get(f"/?day={earlier.isoformat()}").text
-    assert client.get("/?day=yesterday").status_code == 422
+    refused = client.get("/?day=yesterday")
+    assert refused.status_code == 422
+    # The form again, with what was typed and why beside it.
+    assert 'value="yesterday" required aria-invalid="true" aria-describedby="day-error"' in refused.text
+    assert "a day as YYYY-MM-DD" in refused.text
     assert client.get("/api/v1/dashboard?day=2025-13-40").status_code == 422
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,11 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cintel.domain.permissions import Area, may_read
+from cintel.domain.roles import Role
 from cintel.network.cache import network_cache
+from cintel.network.expansion import expand
 from cintel.network.store_graph import load_network
 from cintel.store.entity_tables import entities
 from cintel.store.web_tables import access_log
-from cintel.web.entity_view import expand
 from tests.conftest import Workspace
 
 Client = Callable[[str], tuple[TestClient, str]]
@@ -114,19 +117,58 @@ def test_expanding_an_entity_is_logged_as_a_view_of_it(workspace: Workspace, wor
     assert (row["object_kind"], row["object_id"], row["username"]) == ("entity", entity_id, "demo-analyst")
 
 
-def test_the_network_page_shows_ranked_rings_with_evidence_and_a_case_form(workspace: Workspace,
+def test_the_network_page_draws_each_ring_with_what_ties_it_and_a_case_form(workspace: Workspace,
                                                                            workspace_client: Client) -> None:
     client, _ = workspace_client("targeting_officer")
     page = client.get("/network").text
     rings = client.get("/api/v1/network/rings?top=3").json()["rings"]
     assert rings
     top = rings[0]
+    assert top["rank"] == 1
     assert top["summary"] == workspace.demo["entities"]["rings"][0]["summary"]
     assert top["summary"].replace("'", "&#39;") in page
-    assert 'name="origin_kind" value="ring"' in page
+    # drawn: the ring's elements reach the page as JSON in a script element, one drawing per ring
+    drawn = re.search(rf'<script type="application/json" id="{top["ring_id"]}-elements">(.*?)</script>', page, re.S)
+    assert drawn is not None
+    elements = json.loads(drawn.group(1))
+    assert elements == top["elements"]
+    labels = {n["data"]["label"] for n in elements["nodes"]}
+    assert {m["label"] for m in top["members"]} <= labels
+    assert {t["label"] for t in top["ties"]} <= labels  # what they share is drawn too
+    assert page.count('class="ring-graph"') == len(client.get("/api/v1/network/rings").json()["rings"])
+    # what ties them is said in words with its sources, never as record hashes
+    assert top["ties"][0]["kind"] in {"director", "address", "phone", "e-mail", "account"}
+    hashes = {e[f"source_key_{s}"] for e in top["evidence"] for s in ("a", "b") if e[f"source_kind_{s}"]
+              == "entity_records"}
+    assert hashes
+    assert not any(h in page for h in hashes)
     members = ",".join(m["entity_id"] for m in top["members"])
+    assert 'action="/network/rings/case"' in page
     assert f'name="origin_ref" value="{members}"' in page
-    assert top["evidence"][0]["source_key_a"] in page
+
+
+def test_a_ring_case_title_refused_comes_back_typed_with_the_error_beside_it(workspace_client: Client) -> None:
+    client, csrf = workspace_client("analyst")
+    top = client.get("/api/v1/network/rings?top=1").json()["rings"][0]
+    members = ",".join(m["entity_id"] for m in top["members"])
+    form = {"csrf_token": csrf, "ring_id": top["ring_id"], "origin_ref": members, "top": "10"}
+    refused = client.post("/network/rings/case", data={**form, "title": "   "})
+    assert refused.status_code == 422
+    assert re.search(rf'id="{top["ring_id"]}-title"[^>]*value="   "[^>]*aria-invalid="true"', refused.text, re.S)
+    assert f'id="{top["ring_id"]}-title-error"' in refused.text
+    assert 'class="ring-graph"' in refused.text  # the whole page, not a bare error
+    opened = client.post("/network/rings/case", data={**form, "title": "Delta Moex ring"})
+    assert opened.status_code == 303
+    assert re.fullmatch(r"/cases/\d+", opened.headers["location"])
+
+
+@pytest.mark.parametrize("role", Role.codes())
+def test_the_network_admits_exactly_the_roles_the_permission_rule_names(workspace_client: Client,
+                                                                        role: str) -> None:
+    client, _ = workspace_client(role)
+    expected = 200 if may_read({role}, Area.NETWORK) else 403
+    for path in ("/network", "/api/v1/network/rings?top=1"):
+        assert client.get(path).status_code == expected
 
 
 def test_paths_between_two_entities_show_each_ties_provenance(workspace: Workspace, workspace_client: Client) -> None:

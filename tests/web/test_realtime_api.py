@@ -16,14 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from cintel.risk.realtime import RealtimeScorer
+from cintel.risk.realtime import RealtimeScorer, RealtimeScorers
 from cintel.risk.service import last_declaration_day
 from cintel.settings import Settings
 from cintel.store.frames import load_items
 from cintel.store.web_tables import access_log
 from cintel.web.accounts import create_api_token
 from cintel.web.app import create_app
-from cintel.web.declaration_view import RealtimeScorers
 from tests.conftest import Workspace
 from tests.web.conftest import HOSTILE, sign_in
 

@@ -1,11 +1,14 @@
-"""The rules pages and API: the rulebook, the editor's live check at the token, drafts, backtests, four-eyes
-approval, retirement, lookup lists and profiles; who may do which, escaped and refused input."""
+"""The rules pages and API: the rulebook, the editor's live check at the token and its field catalogue, drafts,
+backtests and the declarations they hit, four-eyes approval with a comment, superseded drafts, four-eyes
+retirement and lookup changes, lookup lists and profiles; who may do which; refused forms shown back as typed
+with the error beside the field; escaped input."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Callable
+from datetime import date, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -13,8 +16,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from cintel.domain.access import AccessContext
+from cintel.domain.codes import Channel
+from cintel.domain.roles import Role
 from cintel.risk.review import candidate_backtest, default_window
-from cintel.risk.rulebook import add_rule, create_lookup, rule_versions
+from cintel.risk.rulebook import (
+    active_rules,
+    add_lookup_values,
+    add_rule,
+    approve_rule,
+    create_lookup,
+    load_lookups,
+    rule_versions,
+)
+from cintel.risk.rulebook_changes import list_changes, pending_changes
+from cintel.risk.rules import score_declaration
 from cintel.store.web_tables import access_log
 from cintel.web.accounts import add_user
 from tests.conftest import Workspace
@@ -227,9 +242,19 @@ def test_malformed_drafts_are_refused_with_a_clear_message(officers: Clients, fi
     assert message in refused.text
 
 
+def test_a_bad_rule_id_comes_back_beside_its_field_as_typed(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    refused = client.post("/rules", data=draft_form(csrf, "bad id!", reason="kept as typed"))
+    assert refused.status_code == 400
+    assert re.search(r'id="rule_id"[^>]*value="bad id!"[^>]*aria-invalid="true" aria-describedby="draft-rule_id-error"',
+                     refused.text)
+    assert re.search(r'<p class="field-error" id="draft-rule_id-error" role="alert">[^<]*must be 1-64 letters',
+                     refused.text)
+    assert "kept as typed" in refused.text
+
+
 def test_oversized_or_malformed_requests_are_422(officers: Clients) -> None:
     client, csrf = officers("tom")
-    assert client.post("/rules", data=draft_form(csrf, "bad id!")).status_code == 422
     assert client.post("/rules", data=draft_form(csrf, uid(), "x" * 200_000)).status_code == 422
     headers = {"x-csrf-token": csrf, "accept": "application/json"}
     assert client.post("/api/v1/rules/check", json={"nothing": 1}, headers=headers).status_code == 422
@@ -330,13 +355,169 @@ def test_another_officer_must_backtest_the_draft_before_approving_it(officers: C
     assert "by sam at" in client.get("/rules/R86").text
 
 
-def test_a_supervisor_retires_a_rule(officers: Clients, engine: Engine) -> None:
+def test_a_rule_never_approved_is_retired_at_once_with_a_reason(officers: Clients, engine: Engine) -> None:
     write_draft(engine, "tom", "R87")
     client, csrf = officers("sam")
-    assert client.post("/rules/R87/retire", data={"csrf_token": csrf}).status_code == 303
+    refused = client.post("/rules/R87/retire", data={"csrf_token": csrf, "reason": "  "})
+    assert refused.status_code == 400
+    assert 'id="retire-reason-error"' in refused.text
+    assert "give the reason" in refused.text
+    assert status_of(engine, "R87") == ["draft"]
+    assert client.post("/rules/R87/retire", data={"csrf_token": csrf, "reason": "never used"}).status_code == 303
     assert status_of(engine, "R87") == ["retired"]
-    assert client.post("/rules/R87/retire", data={"csrf_token": csrf}).status_code == 400  # already retired
-    assert "Retire R87" not in client.get("/rules/R87").text
+    page = client.get("/rules/R87").text
+    assert "Retire R87</button>" not in page
+    assert "never used" in page  # the reason, in the rule's history
+    assert client.post("/rules/R87/retire", data={"csrf_token": csrf, "reason": "again"}).status_code == 400
+
+
+def _approved(engine: Engine, rule_id: str, expression: str = GOOD, channel: str | None = None) -> None:
+    add_rule(engine, AccessContext(user="tom", purpose="t", roles=frozenset()), rule_id, expression, "why",
+             weight=None if channel else 0.2, channel=channel)
+    backtested(engine, rule_id, by="tess")
+    approve_rule(engine, AccessContext(user="sam", purpose="t", roles=frozenset({Role.SUPERVISOR})), rule_id)
+
+
+def test_one_officer_cannot_retire_an_approved_rule_a_second_one_confirms(officers: Clients, engine: Engine) -> None:
+    _approved(engine, "R92")
+    sam, sam_csrf = officers("sam")
+    assert sam.post("/rules/R92/retire", data={"csrf_token": sam_csrf, "reason": "too broad"}).status_code == 303
+    assert status_of(engine, "R92") == ["approved"]  # asked for, not done
+    (change,) = pending_changes(engine, rule_id="R92")
+    page = sam.get("/rules/R92").text
+    assert "You asked for this change: another officer must confirm it (four eyes)" in page
+    assert f"Confirm #{change.change_id}</button>" not in page
+    own = sam.post(f"/rules/changes/{change.change_id}/confirm", data={"csrf_token": sam_csrf})
+    assert own.status_code == 400
+    assert "another officer must confirm it (four eyes)" in own.text
+    assert status_of(engine, "R92") == ["approved"]
+    tess, tess_csrf = officers("tess")
+    assert f"Confirm #{change.change_id}</button>" in tess.get("/rules/R92").text
+    assert tess.post(f"/rules/changes/{change.change_id}/confirm",
+                     data={"csrf_token": tess_csrf, "comment": "agreed"}).status_code == 303
+    assert status_of(engine, "R92") == ["retired"]
+    page = tess.get("/rules/R92").text
+    assert "too broad" in page
+    assert "agreed" in page
+    assert "by tess at" in page
+
+
+def test_the_api_asks_for_a_retirement_and_a_second_officer_confirms(officers: Clients, engine: Engine) -> None:
+    _approved(engine, "R93")
+    sam, sam_csrf = officers("sam")
+    assert sam.post("/api/v1/rules/R93/retire", json={"reason": ""}, headers={"x-csrf-token": sam_csrf}
+                    ).status_code == 400
+    asked = sam.post("/api/v1/rules/R93/retire", json={"reason": "moved to screening"},
+                     headers={"x-csrf-token": sam_csrf})
+    assert (asked.status_code, asked.json()["status"], asked.json()["requested_by"]) == (202, "pending", "sam")
+    change_id = asked.json()["change_id"]
+    assert sam.post(f"/api/v1/rules/changes/{change_id}/confirm", headers={"x-csrf-token": sam_csrf}
+                    ).status_code == 400
+    assert [c["change_id"] for c in sam.get("/api/v1/rules/changes?status=pending").json()] == [change_id]
+    tess, tess_csrf = officers("tess")
+    done = tess.post(f"/api/v1/rules/changes/{change_id}/confirm", json={"comment": "ok"},
+                     headers={"x-csrf-token": tess_csrf})
+    assert (done.status_code, done.json()["status"], done.json()["effect"]) == (200, "confirmed",
+                                                                                {"retired_versions": [1]})
+    assert status_of(engine, "R93") == ["retired"]
+
+
+def test_a_refusal_needs_a_comment_and_is_shown(officers: Clients, engine: Engine) -> None:
+    _approved(engine, "R94")
+    sam, sam_csrf = officers("sam")
+    sam.post("/rules/R94/retire", data={"csrf_token": sam_csrf, "reason": "too broad"})
+    (change,) = pending_changes(engine, rule_id="R94")
+    tess, tess_csrf = officers("tess")
+    bare = tess.post(f"/rules/changes/{change.change_id}/refuse", data={"csrf_token": tess_csrf, "comment": ""})
+    assert bare.status_code == 400
+    assert f'id="change-{change.change_id}-comment-error"' in bare.text
+    assert tess.post(f"/rules/changes/{change.change_id}/refuse",
+                     data={"csrf_token": tess_csrf, "comment": HOSTILE}).status_code == 303
+    assert status_of(engine, "R94") == ["approved"]
+    page = tess.get("/rules/changes").text
+    assert ESCAPED in page
+    assert HOSTILE not in page
+    assert "refused" in page
+
+
+def test_the_changes_page_lists_what_waits_for_whom(officers: Clients, engine: Engine) -> None:
+    _approved(engine, "R95")
+    sam, sam_csrf = officers("sam")
+    sam.post("/rules/R95/retire", data={"csrf_token": sam_csrf, "reason": "too broad"})
+    (change,) = pending_changes(engine)
+    analyst, _ = officers("ann")
+    page = analyst.get("/rules/changes").text
+    assert "retire rule R95" in page
+    assert "Confirm #" not in page  # analysts read, they do not decide
+    assert analyst.post(f"/rules/changes/{change.change_id}/confirm", data={"csrf_token": _}).status_code == 403
+    assert "1 rulebook change waits for a second officer" in analyst.get("/rules").text
+    inspector, _ = officers("ivan")
+    assert inspector.get("/rules/changes").status_code == 403
+    tess, tess_csrf = officers("tess")
+    assert tess.post("/rules/changes/99999/confirm", data={"csrf_token": tess_csrf}).status_code == 404
+    assert tess.post("/api/v1/rules/changes/99999/refuse", json={"comment": "x"},
+                     headers={"x-csrf-token": tess_csrf}).status_code == 404
+    back = tess.post(f"/rules/changes/{change.change_id}/withdraw", data={"csrf_token": tess_csrf, "back": "changes"})
+    assert back.status_code == 400  # only sam may withdraw it
+    assert "only they can withdraw it" in back.text
+    assert sam.post(f"/rules/changes/{change.change_id}/withdraw",
+                    data={"csrf_token": sam_csrf, "back": "changes"}).headers["location"] == "/rules/changes"
+    assert pending_changes(engine) == []
+
+
+# ---------------------------------------------------------------- approval comments and superseded drafts
+
+
+def test_an_approval_takes_a_comment_kept_and_shown(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R96")
+    backtested(engine, "R96", by="tess")
+    sam, csrf = officers("sam")
+    assert 'id="approve-comment"' in sam.get("/rules/R96").text
+    assert sam.post("/rules/R96/approve", data={"csrf_token": csrf, "version": "1",
+                                                "comment": f"hit rate fine {HOSTILE}"}).status_code == 303
+    (rule,) = rule_versions(engine, "R96")
+    assert rule.approval_comment == f"hit rate fine {HOSTILE}"
+    page = sam.get("/rules/R96").text
+    assert f'<q class="rule-comment">hit rate fine {ESCAPED}</q>' in page
+    assert sam.get("/api/v1/rules/R96").json()["versions"][0]["approval_comment"] == rule.approval_comment
+
+
+def test_after_v2_is_approved_the_page_no_longer_offers_to_approve_v1(officers: Clients, engine: Engine) -> None:
+    write_draft(engine, "tom", "R97")
+    write_draft(engine, "tom", "R97", "customs_value > 5")
+    backtested(engine, "R97", version=1, by="tess")
+    backtested(engine, "R97", version=2, by="tess")
+    sam, csrf = officers("sam")
+    page = sam.get("/rules/R97").text
+    assert "Approve v2</button>" in page
+    assert "Approve v1</button>" not in page
+    assert sam.post("/rules/R97/approve", data={"csrf_token": csrf, "version": "2"}).status_code == 303
+    page = sam.get("/rules/R97").text
+    assert "Approve v1" not in page
+    assert "superseded by v2" in page
+    old = sam.post("/rules/R97/approve", data={"csrf_token": csrf, "version": "1", "comment": "late"})
+    assert old.status_code == 400
+    assert "v1 is superseded by approved v2" in old.text
+    assert status_of(engine, "R97") == ["draft", "approved"]
+    assert sam.get("/api/v1/rules/R97").json()["draft"] is None
+
+
+# ---------------------------------------------------------------- the field catalogue
+
+
+def test_the_editor_lists_the_fields_with_their_meaning_and_unit(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    page = client.get("/rules/new").text
+    assert re.search(r"<tr><th scope=\"row\"><code>unit_value_ratio_hs6_origin</code></th><td>number</td>\s*"
+                     r"<td>× peer median <span class=\"meta\">\(1 is the peers&#39; median", page)
+    assert re.search(r"<code>customs_value</code></th><td>number</td>\s*<td>national currency</td>\s*"
+                     r"<td>Customs value in national currency <span class=\"meta\">\(per item\)</span>", page)
+    assert "<code>importer_age_days</code>" in page
+    assert "days" in page
+    fragment = client.post("/api/v1/rules/check", data={"expression": "importer_age_days < 30"},
+                           headers={"x-csrf-token": csrf}).text
+    assert "<code>importer_age_days</code>: Days since the importer&#39;s first declaration" in fragment
+    assert "(days)" in fragment
 
 
 # ---------------------------------------------------------------- the list and the API
@@ -389,13 +570,22 @@ def test_viewing_rules_is_not_logged(officers: Clients, engine: Engine) -> None:
 # ---------------------------------------------------------------- lookup lists and profiles
 
 
-def test_lookup_values_are_added_paginated_logged_and_removed(officers: Clients, engine: Engine) -> None:
+def test_lookup_values_are_asked_for_confirmed_paginated_logged_and_removed(officers: Clients,
+                                                                             engine: Engine) -> None:
     client, csrf = officers("tom")
     assert client.post("/rules/lookups", data={"csrf_token": csrf, "name": "watched", "kind": "trader",
                                                "description": "traders to watch"}).status_code == 303
     values = "\n".join(f"NL{i:04d}" for i in range(150)) + f", {HOSTILE}"
-    assert client.post("/rules/lookups/watched/values", data={"csrf_token": csrf, "values": values}
-                       ).status_code == 303
+    assert client.post("/rules/lookups/watched/values", data={"csrf_token": csrf, "values": values,
+                                                              "reason": "case 12"}).status_code == 303
+    assert load_lookups(engine)["watched"] == frozenset()  # asked for: nothing in effect yet
+    (change,) = pending_changes(engine, lookup="watched")
+    waiting = client.get("/rules/lookups/watched").text
+    assert "add 151 values (watched)" in waiting
+    assert "You asked for this change" in waiting
+    tess, tess_csrf = officers("tess")
+    assert tess.post(f"/rules/changes/{change.change_id}/confirm", data={"csrf_token": tess_csrf}
+                     ).headers["location"] == "/rules/lookups/watched"
     assert "151" in client.get("/rules/lookups").text
     first = client.get("/rules/lookups/watched").text
     assert "Page 1 of 2" in first
@@ -405,16 +595,80 @@ def test_lookup_values_are_added_paginated_logged_and_removed(officers: Clients,
     assert "NL0149" in second
     api = client.get("/api/v1/rules/lookups/watched?page=2").json()
     assert (api["total"], api["pages"], len(api["values"])) == (151, 2, 51)
+    assert [c["status"] for c in api["changes"]] == ["confirmed"]
     with engine.connect() as conn:
         rows = conn.execute(select(access_log).order_by(access_log.c.id)).mappings().all()
     assert [(r["username"], r["object_kind"], r["object_id"], r["purpose"]) for r in rows] == [
+        ("tom", "lookup", "watched", "rulebook lookup list review"),
         ("tom", "lookup", "watched", "rulebook lookup list review"),
         ("tom", "lookup", "watched", "case 12 follow-up"),
         ("tom", "lookup", "watched", "rulebook lookup list review"),
     ]
     assert client.post("/rules/lookups/watched/values", data={"csrf_token": csrf, "values": "NL0000, NL0001",
-                                                              "action": "remove"}).status_code == 303
+                                                              "action": "remove", "reason": "closed"}
+                       ).status_code == 303
+    assert client.get("/api/v1/rules/lookups/watched").json()["total"] == 151
+    (removal,) = pending_changes(engine, lookup="watched")
+    tess.post(f"/rules/changes/{removal.change_id}/confirm", data={"csrf_token": tess_csrf})
     assert client.get("/api/v1/rules/lookups/watched").json()["total"] == 149
+
+
+def test_one_officer_removing_a_value_no_longer_stops_a_fixed_red_rule(officers: Clients, engine: Engine) -> None:
+    tom_ctx = AccessContext(user="tom", purpose="t", roles=frozenset({Role.TARGETING_OFFICER}))
+    create_lookup(engine, tom_ctx, "sanctioned", "trader", "parties on a sanctions list")
+    add_lookup_values(engine, tom_ctx, "sanctioned", ["NL0042"], note="screening")
+    _approved(engine, "R98", "importer_id IN LOOKUP('sanctioned')", channel="red")
+    item = {"declaration_id": "D1", "declaration_date": "2025-03-03", "importer_id": "NL0042"}
+
+    def channel() -> Channel | None:
+        return score_declaration(active_rules(engine, date(2025, 3, 3)), [item], load_lookups(engine)).channel
+
+    assert channel() is Channel.RED
+    tom, csrf = officers("tom")
+    assert tom.post("/rules/lookups/sanctioned/values", data={"csrf_token": csrf, "values": "NL0042",
+                                                              "action": "remove", "reason": "a friend"}
+                    ).status_code == 303
+    assert channel() is Channel.RED  # one officer alone changes nothing that scores
+    api = tom.post("/api/v1/rules/lookups/sanctioned/values", json={"remove": ["NL0042"], "reason": "again"},
+                   headers={"x-csrf-token": csrf})
+    assert (api.status_code, api.json()["status"]) == (202, "pending")
+    assert channel() is Channel.RED
+    for change in pending_changes(engine, lookup="sanctioned"):
+        assert tom.post(f"/rules/changes/{change.change_id}/confirm", data={"csrf_token": csrf}).status_code == 400
+    assert channel() is Channel.RED
+    assert [c.requested_by for c in pending_changes(engine, lookup="sanctioned")] == ["tom", "tom"]
+    assert list_changes(engine, lookup="sanctioned")[-1].reason == "screening"  # the feed that filled it
+
+
+def test_a_lookup_change_without_a_reason_comes_back_as_typed(officers: Clients, engine: Engine) -> None:
+    create_lookup(engine, AccessContext(user="tom", purpose="t", roles=frozenset()), "watched", "trader", "d")
+    client, csrf = officers("tom")
+    refused = client.post("/rules/lookups/watched/values", data={"csrf_token": csrf, "values": "NL1\nNL2",
+                                                                 "action": "remove", "reason": " "})
+    assert refused.status_code == 400
+    assert re.search(r'<textarea id="lk-values"[^>]*>NL1\nNL2</textarea>', refused.text)
+    assert re.search(r'id="lk-remove" name="action" value="remove" checked', refused.text)
+    assert re.search(r'<p class="field-error" id="values-reason-error" role="alert">give the reason', refused.text)
+    absent = client.post("/rules/lookups/watched/values", data={"csrf_token": csrf, "values": "NL1",
+                                                                "action": "remove", "reason": "closed"})
+    assert absent.status_code == 400
+    assert re.search(r'id="values-values-error" role="alert">&#39;NL1&#39; is not on lookup list', absent.text)
+    assert 'value="closed"' in absent.text
+    assert client.post("/api/v1/rules/lookups/watched/values", json={"add": ["NL1"], "reason": ""},
+                       headers={"x-csrf-token": csrf}).status_code == 400
+    assert pending_changes(engine) == []
+
+
+def test_a_refused_lookup_form_keeps_what_was_typed(officers: Clients) -> None:
+    client, csrf = officers("tom")
+    refused = client.post("/rules/lookups", data={"csrf_token": csrf, "name": "bad name!", "kind": "country",
+                                                  "description": "kept"})
+    assert refused.status_code == 400
+    assert re.search(r'id="lk-name"[^>]*value="bad name!"[^>]*aria-invalid="true"', refused.text)
+    assert re.search(r'<p class="field-error" id="create-name-error" role="alert">[^<]*must be 1-64 letters',
+                     refused.text)
+    assert '<option value="country" selected>' in refused.text
+    assert 'value="kept"' in refused.text
 
 
 def test_a_rule_can_use_a_lookup_list_once_it_exists(officers: Clients) -> None:
@@ -441,10 +695,15 @@ def test_profiles_are_created_and_given_rules(officers: Clients, engine: Engine)
     assert '<a href="/rules/R91">R91</a>' in page
     assert client.get("/api/v1/rules/profiles").json()[0]["rules"] == ["R91"]
     assert "phones (undervaluation)" in client.get("/rules").text
-    assert client.post("/rules/profiles", data={"csrf_token": csrf, "name": "bad name!", "threat": "ipr"}
-                       ).status_code == 422
-    assert client.post("/rules/profiles", data={"csrf_token": csrf, "name": "x", "threat": "piracy"}
-                       ).status_code == 422
+    bad = client.post("/rules/profiles", data={"csrf_token": csrf, "name": "bad name!", "threat": "ipr",
+                                               "offices": "NLRTM"})
+    assert bad.status_code == 400
+    assert 'id="profile-name-error"' in bad.text
+    assert 'value="bad name!"' in bad.text
+    assert '<option value="ipr" selected>' in bad.text
+    threat = client.post("/rules/profiles", data={"csrf_token": csrf, "name": "x", "threat": "piracy"})
+    assert threat.status_code == 400
+    assert 'id="profile-threat-error"' in threat.text
 
 
 # ---------------------------------------------------------------- backtests on the workspace's real data
@@ -465,7 +724,6 @@ def test_a_supervisor_backtests_a_draft_then_approves_it(workspace: Workspace, w
     api = supervisor.post(f"/api/v1/rules/{rule_id}/backtest", json={"from": first.isoformat(),
                                                                      "to": last.isoformat()},
                           headers={"x-csrf-token": csrf}).json()
-    from datetime import timedelta
     direct = candidate_backtest(workspace.engine, rule_versions(workspace.engine, rule_id)[-1], first,
                                 last + timedelta(days=1))
     assert api["hits"] == direct["hits"]
@@ -501,4 +759,60 @@ def test_a_bad_backtest_window_is_refused_clearly(workspace_client: Clients, sta
     refused = officer.post(f"/rules/{rule_id}/backtest", data={"csrf_token": csrf, "from": start, "to": end})
     assert refused.status_code == 400
     assert message in refused.text
-    assert officer.post(f"/rules/{rule_id}/backtest", data={"csrf_token": csrf, "version": "9"}).status_code == 404
+    assert re.search(rf'id="bt-from"[^>]*value="{start}"', refused.text)  # what was typed, on the rule's page
+    assert 'id="backtest-form-error"' in refused.text
+    version = officer.post(f"/rules/{rule_id}/backtest", data={"csrf_token": csrf, "version": "9"})
+    assert (version.status_code, "has no version 9" in version.text) == (400, True)
+
+
+def test_a_backtest_lists_the_declarations_it_hit(workspace: Workspace, workspace_client: Clients) -> None:
+    from cintel.store.tables import declaration_items, declarations
+
+    officer, officer_csrf = workspace_client("targeting_officer")
+    supervisor, csrf = workspace_client("supervisor")
+    rule_id = uid("BT")
+    officer.post("/rules", data=draft_form(officer_csrf, rule_id))
+    result = supervisor.post(f"/rules/{rule_id}/backtest", data={"csrf_token": csrf})
+    assert result.status_code == 200
+    (recorded,) = supervisor.get(f"/api/v1/rules/{rule_id}").json()["backtests"]
+    link = f"/rules/{rule_id}/backtests/{recorded['backtest_id']}"
+    assert f'<a href="{link}">' in result.text
+    assert recorded["listed_hits"] == recorded["hits"] > 0
+    api = supervisor.get(f"/api/v1{link}/hits?size=1000").json()
+    assert api["total"] == recorded["hits"]
+    # The same declarations as the rule's own terms, asked of the store directly.
+    first, last = date.fromisoformat(recorded["window_from"]), date.fromisoformat(recorded["window_to"])
+    with workspace.engine.connect() as conn:
+        expected = set(conn.execute(
+            select(declaration_items.c.declaration_id).distinct()
+            .join(declarations, declarations.c.declaration_id == declaration_items.c.declaration_id)
+            .where(declaration_items.c.hs_code.like("85%"), declaration_items.c.customs_value > 10000,
+                   declarations.c.declaration_date.between(first, last))).scalars())
+    listed = [h["declaration_id"] for h in api["hits"]]
+    assert set(listed) == expected
+    page = supervisor.get(link)
+    assert page.status_code == 200
+    shown = re.findall(r'<a href="/declarations/([^"]+)">', page.text)
+    assert shown == listed[:100]  # newest first, a page at a time
+    assert f"page 1 of {-(-len(listed) // 100)}" in page.text
+    with workspace.engine.connect() as conn:
+        logged = set(conn.execute(select(access_log.c.object_id).where(access_log.c.object_kind == "backtest"))
+                     .scalars())
+    assert str(recorded["backtest_id"]) in logged
+    assert supervisor.get(f"/rules/{rule_id}/backtests/999999").status_code == 404
+    assert supervisor.get(f"/rules/OTHER{rule_id}/backtests/{recorded['backtest_id']}").status_code == 404
+
+
+def test_a_lone_surrogate_is_refused_with_a_message_never_a_500(officers: Clients, engine: Engine) -> None:
+    client, csrf = officers("tom")
+    as_json = {"x-csrf-token": csrf, "content-type": "application/json", "accept": "application/json"}
+    surrogate = '"hs_code = \'\\ud800\'"'  # JSON may carry a lone surrogate; UTF-8 cannot
+    create_lookup(engine, AccessContext(user="tom", purpose="t", roles=frozenset()), "watched", "trader", "d")
+    for url, body in (("/api/v1/rules/check", f'{{"expression": {surrogate}}}'),
+                      ("/api/v1/rules", f'{{"rule_id": "{uid()}", "expression": "TRUE", "reason": {surrogate}, '
+                                        '"weight": 0.1}'),
+                      ("/api/v1/rules/lookups/watched/values", f'{{"add": [{surrogate}], "reason": "r"}}')):
+        done = client.post(url, content=body, headers=as_json)
+        assert done.status_code == 400, url
+        assert done.json()["detail"], url
+    assert pending_changes(engine) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -82,14 +83,44 @@ def test_results_are_grouped_and_capped_per_kind(workspace_client: Client) -> No
     assert client.get("/search", params={"q": "trading", "kind": ""}).status_code == 200  # the form's "everything"
 
 
-def test_inspectors_search_but_entities_do_not_link(workspace: Workspace, workspace_client: Client) -> None:
+def test_a_role_that_may_not_read_entities_is_not_told_whom_a_name_or_identifier_belongs_to(
+        workspace: Workspace, workspace_client: Client) -> None:
     client, _ = workspace_client("inspector")
-    _, label = some_company(workspace)
-    page = client.get("/search", params={"q": label})
-    assert page.status_code == 200
-    assert label.replace("'", "&#39;") in page.text
-    assert 'href="/entities/' not in page.text
-    assert all(r["href"] is None for r in client.get("/api/v1/search", params={"q": label}).json()["results"]["entity"])
+    entity_id, label = some_company(workspace)
+    with workspace.engine.connect() as conn:
+        iban = conn.execute(select(entity_records.c.iban).where(entity_records.c.entity_id == entity_id,
+                                                                entity_records.c.iban.is_not(None))).scalars().first()
+    assert iban
+    for q in (label, iban):
+        page = client.get("/search", params={"q": q})
+        assert page.status_code == 200
+        results = page.text[page.text.index('class="search-results"'):]  # the query itself is echoed above
+        assert label.replace("'", "&#39;") not in results
+        assert entity_id not in page.text
+        if q == iban:  # the finding: an IBAN search named the company
+            assert label.replace("'", "&#39;") not in page.text
+        assert "Not searched for your role: entities, vessels." in results
+        body = client.get("/api/v1/search", params={"q": q}).json()
+        assert set(body["results"]) == {"declaration", "container"}
+        assert label not in json.dumps(body["results"])
+    # the analyst asking the same is told
+    analyst, _ = workspace_client("analyst")
+    found = analyst.get("/api/v1/search", params={"q": iban}).json()["results"]["entity"]
+    assert [r["id"] for r in found] == [entity_id]
+    assert found[0]["label"] == label
+
+
+def test_a_container_links_to_the_network_only_for_those_who_may_read_it(workspace: Workspace,
+                                                                         workspace_client: Client) -> None:
+    with workspace.engine.connect() as conn:
+        number = conn.execute(select(declaration_containers.c.container_number).limit(1)).scalar_one()
+    inspector, _ = workspace_client("inspector")
+    analyst, _ = workspace_client("analyst")
+    seen = inspector.get("/api/v1/search", params={"q": number}).json()["results"]["container"][0]
+    assert seen["href"].startswith("/declarations/")
+    assert inspector.get(seen["href"]).status_code == 200
+    linked = analyst.get("/api/v1/search", params={"q": number}).json()["results"]["container"][0]
+    assert linked["href"] == f"/network?node=container:{number}"
 
 
 def test_administrators_are_refused(workspace_client: Client) -> None:

@@ -53,6 +53,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from cintel.domain.access import AccessContext, local_operator
+from cintel.domain.roles import Role
 from cintel.risk.loop import select_days
 from cintel.risk.metrics import LEVELS, targeting_report
 from cintel.risk.models import ModelSpec
@@ -73,9 +74,11 @@ SYSTEM_KEYS = tuple(f"{m}@{n:g}%" for m in ("precision", "recall", "revenue") fo
 
 
 def author_and_approver(purpose: str) -> tuple[AccessContext, AccessContext]:
-    """The officer who writes the demo rules and a second one who approves them (four eyes)."""
-    author = local_operator(purpose)
-    approver = AccessContext(user=f"{author.user}-approver", purpose=purpose, roles=frozenset({"approver"}))
+    """The officer who writes the demo rules (the local user running the benchmark) and a second one who
+    approves them (four eyes), in a throw-away store that holds no accounts."""
+    user = local_operator(purpose).user
+    author = AccessContext(user=user, purpose=purpose, roles=frozenset({Role.TARGETING_OFFICER}))
+    approver = AccessContext(user=f"{user}-approver", purpose=purpose, roles=frozenset({Role.SUPERVISOR}))
     return author, approver
 
 

@@ -2,9 +2,14 @@
 which) and a PDF report (title, status, summary, evidence, notes, history, the network and the route map,
 page numbers and a handling marking on every page).
 
+An export shows what its reader may read: the network picture (names, phones, accounts of the parties
+around the case) only to a role that may read the network (``cintel.domain.permissions``, the rule of
+the network pages).
+
 Everything in them was typed by someone, so it is treated as hostile: CSV cells that a spreadsheet
-would run as a formula (starting with = + - @, tab or carriage return) are prefixed with a quote, and
-PDF text is XML-escaped before it reaches reportlab's Paragraph markup.
+would run as a formula are prefixed with a quote (``cintel.spreadsheet.safe_cell``), and PDF text is
+XML-escaped before it reaches reportlab's Paragraph markup. Table rows split across pages, so a note of
+any length fits.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -21,20 +27,20 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import Engine
 
-from cintel.cases.service import CLOSING_OUTCOMES, CaseDetail
+from cintel.cases.figures import case_figures, case_routes, map_png
+from cintel.cases.policy import CLOSING_OUTCOMES, may_read_network
+from cintel.cases.service import CaseDetail, get_case
+from cintel.domain.access import AccessContext
+from cintel.spreadsheet import safe_cell
 
 HANDLING = "RESTRICTED - customs use only"
 """The handling marking printed on every page of an export (no setting holds one yet)."""
 CSV_COLUMNS = ("section", "id", "kind", "ref", "title", "text", "status", "outcome", "assigned_to", "user", "at")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 IMAGE_WIDTH = 170 * mm
-
-
-def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: formula-like values get a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+NETWORK_WITHHELD = ("Not included: the network shows the parties around the case (names, identifiers, phones, "
+                    "accounts), which your role may not read.")
 
 
 def case_csv(case: CaseDetail) -> str:
@@ -70,7 +76,8 @@ def _p(text: Any, style: ParagraphStyle) -> Paragraph:
 
 def _table(header: list[str], rows: list[list[Any]], widths: list[float], style: ParagraphStyle) -> Table:
     cells = [[_p(h, style) for h in header], *[[_p(v, style) for v in r] for r in rows]]
-    table = Table(cells, colWidths=widths, repeatRows=1)
+    # splitInRow: a row taller than a page (a long note) goes on over the next page instead of failing.
+    table = Table(cells, colWidths=widths, repeatRows=1, splitInRow=1)
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
         ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9e9e9e")),
@@ -86,9 +93,9 @@ def _image(png: bytes) -> Image:
     return image
 
 
-def case_pdf(case: CaseDetail, graph_png: bytes, map_png: bytes, *, handling: str = HANDLING,
+def case_pdf(case: CaseDetail, graph_png: bytes | None, routes_png: bytes, *, handling: str = HANDLING,
              exported_by: str = "", purpose: str = "") -> bytes:
-    """The case report as PDF bytes (A4)."""
+    """The case report as PDF bytes (A4); without ``graph_png`` the network section says it is withheld."""
     styles = getSampleStyleSheet()
     body, small = styles["BodyText"], ParagraphStyle("small", parent=styles["BodyText"], fontSize=8, leading=10)
     c = case.case
@@ -111,8 +118,8 @@ def case_pdf(case: CaseDetail, graph_png: bytes, map_png: bytes, *, handling: st
         _p("History", styles["Heading2"]),
         _table(["At", "Kind", "By", "What"], [[e["at"], e["kind"], e["username"], e["text"]] for e in case.events],
                [28 * mm, 18 * mm, 22 * mm, 102 * mm], small),
-        _p("Network", styles["Heading2"]), _image(graph_png),
-        _p("Routes", styles["Heading2"]), _image(map_png),
+        _p("Network", styles["Heading2"]), _image(graph_png) if graph_png else _p(NETWORK_WITHHELD, body),
+        _p("Routes", styles["Heading2"]), _image(routes_png),
     ]
 
     def decorate(canvas: Canvas, doc: Any) -> None:
@@ -132,3 +139,31 @@ def case_pdf(case: CaseDetail, graph_png: bytes, map_png: bytes, *, handling: st
                             subject=handling)
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    media_type: str
+    content: bytes
+
+
+def export_csv(engine: Engine, ctx: AccessContext, case_id: int) -> ExportFile:
+    """The case as a CSV file for ``ctx`` (who must be allowed to read it)."""
+    detail = get_case(engine, ctx, case_id)
+    # UTF-8 with a byte-order mark: spreadsheets then read non-ASCII names correctly.
+    return ExportFile(export_filename(detail, "csv"), "text/csv; charset=utf-8",
+                      case_csv(detail).encode("utf-8-sig"))
+
+
+def export_pdf(engine: Engine, ctx: AccessContext, case_id: int) -> ExportFile:
+    """The case report as a PDF file for ``ctx``: the network picture only if their role reads the network."""
+    detail = get_case(engine, ctx, case_id)
+    if may_read_network(ctx):
+        figures = case_figures(engine, detail)
+        graph, routes = figures.graph_png, figures.map_png
+    else:
+        graph, routes = None, map_png(case_routes(engine, detail),
+                                      f"Routes of case {detail.case['case_id']}'s declarations")
+    pdf = case_pdf(detail, graph, routes, exported_by=ctx.user, purpose=ctx.purpose)
+    return ExportFile(export_filename(detail, "pdf"), "application/pdf", pdf)

@@ -2,6 +2,11 @@
 declarations, as PNG bytes drawn with matplotlib's object API (a ``Figure`` rendered by Agg, never
 pyplot: no display, no global figure state shared between request threads).
 
+Both are drawn at the size the PDF prints them (``PRINT_WIDTH_MM``), so a font size here is the
+size on paper, and never below ``MIN_FONT_PT``. The network keeps to ``MAX_GRAPH_NODES`` nodes and labels
+them without overlap: the case's own evidence first, then parties, then identifiers; a label that finds no
+free place beside its node is left out, and the picture says how many were.
+
 A case with nothing to draw gets a picture saying so, never an error. Labels are drawn with
 ``parse_math=False``: a party called ``$x^2$`` is text, not a formula.
 """
@@ -15,9 +20,12 @@ from typing import Any
 
 import igraph as ig
 import polars as pl
-from matplotlib.collections import PolyCollection
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 from sqlalchemy import Engine, select
 
 from cintel.cases.service import CaseDetail
@@ -28,11 +36,23 @@ from cintel.network.graph import NetworkError
 from cintel.network.queries import neighbourhood
 from cintel.store.tables import declaration_containers, declarations
 
-WIDTH_IN, HEIGHT_IN, DPI = 9.0, 6.0, 110
-NEIGHBOURS_PER_SEED = 25  # a seed's first-degree neighbours drawn at most (busy traders have hundreds)
-MAX_GRAPH_NODES = 90  # beyond this the picture is unreadable: seeds first, then neighbours in order found
+POINTS_PER_INCH = 72
+PRINT_WIDTH_MM = 170.0  # the width the case PDF prints a picture at (cases.export.IMAGE_WIDTH)
+WIDTH_IN = PRINT_WIDTH_MM / 25.4  # drawn at that width: 1 pt of a font here is 1 pt on paper
+HEIGHT_IN = WIDTH_IN * 0.75
+DPI = 200  # print quality
+MIN_FONT_PT = 7.0  # the smallest type on the printed page
+LABEL_PT, SEED_LABEL_PT, LEGEND_PT, TITLE_PT = 7.5, 8.5, 7.5, 10.0
+NEIGHBOURS_PER_SEED = 12  # a seed's first-degree neighbours drawn at most (busy traders have hundreds)
+MAX_GRAPH_NODES = 40  # beyond this the printed picture is unreadable: seeds first, then neighbours in order found
 MAX_ROUTES = 60
-LABEL_CHARS = 22
+LABEL_CHARS = 24
+# Where a label may go beside its node (points, from the node's centre), tried in this order: close first,
+# then farther out (a label a little away from its node beats no label).
+LABEL_OFFSETS = tuple((dx * k, dy * k) for k in (1, 2, 3)
+                      for dx, dy in ((6, 4), (6, -10), (-6, 4), (-6, -10), (0, 9), (0, -15)))
+NEAR_POINTS = 16  # |dx| + |dy| of the nearest places
+LABEL_PRIORITY = {"company": 1, "person": 1, "vessel": 2}  # after the seeds (0); identifiers and the rest 3
 
 NODE_COLOURS = {"company": "#1f5fa8", "person": "#b35900", "vessel": "#5b3f8c", "address": "#2e7d32",
                 "phone": "#00838f", "email": "#ad1457", "account": "#6d4c41", "container": "#546e7a",
@@ -62,8 +82,8 @@ def _message(title: str, text: str) -> bytes:
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN / 2))
     ax = fig.subplots()
     ax.set_axis_off()
-    ax.set_title(title, parse_math=False)
-    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=13, wrap=True, parse_math=False)
+    ax.set_title(title, parse_math=False, fontsize=TITLE_PT)
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=11, wrap=True, parse_math=False)
     return _png(fig)
 
 
@@ -103,11 +123,37 @@ def case_subgraph(engine: Engine, case: CaseDetail) -> tuple[pl.DataFrame, pl.Da
     return nodes, edges, set(seeds)
 
 
-def graph_png(nodes: pl.DataFrame, edges: pl.DataFrame, seeds: Iterable[str], title: str = "Network") -> bytes:
-    """The nodes laid out by igraph (Fruchterman-Reingold, seeded: the same case draws the same picture),
-    coloured by kind, edges coloured by kind, case evidence drawn larger with a black ring."""
-    if nodes.height == 0:
-        return _message(title, "No entities of this case are in the network.")
+def _place_label(ax: Any, renderer: Any, xy: tuple[float, float], text: str, taken: list[Bbox],
+                 size: float, weight: str) -> bool:
+    """Draws a label beside its node at the first offset where it stays in the picture and covers no label or
+    node already drawn (its box is added to ``taken``); False, and nothing drawn, when every place is taken."""
+    width, height, descent = renderer.get_text_width_height_descent(text, FontProperties(size=size, weight=weight),
+                                                                    ismath=False)
+    x, y = ax.transData.transform(xy)
+    px = renderer.points_to_pixels(1.0)
+    frame = ax.bbox
+    for dx, dy in LABEL_OFFSETS:
+        x0 = x + dx * px - (width if dx < 0 else width / 2 if dx == 0 else 0)
+        y0 = y + dy * px - descent  # annotate's default: the offset is the text's baseline
+        box = Bbox.from_extents(x0, y0, x0 + width, y0 + height).padded(1.5 * px)
+        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        if inside and not any(box.overlaps(other) for other in taken):
+            # A label set farther out than the nearest places gets a thin leader line to its node.
+            leader = {"arrowstyle": "-", "color": "#757575", "linewidth": 0.5, "shrinkA": 0, "shrinkB": 3} \
+                if abs(dx) + abs(dy) > NEAR_POINTS else None
+            label = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", annotation_clip=False,
+                                ha="left" if dx > 0 else "right" if dx < 0 else "center", zorder=3, fontsize=size,
+                                fontweight=weight, arrowprops=leader)
+            label.set_parse_math(False)  # annotate has no parse_math argument before matplotlib 3.8
+            taken.append(box)
+            return True
+    return False
+
+
+def graph_figure(nodes: pl.DataFrame, edges: pl.DataFrame, seeds: Iterable[str], title: str = "Network") -> Figure:
+    """The network at print size: nodes laid out by igraph (Fruchterman-Reingold, seeded: the same case draws
+    the same picture), coloured by kind, edges coloured by kind, case evidence drawn larger with a black ring;
+    labels placed without overlap, most important first (see the module docstring)."""
     seeds = set(seeds)
     ids = nodes["node_id"].to_list()
     index = {n: i for i, n in enumerate(ids)}
@@ -116,34 +162,52 @@ def graph_png(nodes: pl.DataFrame, edges: pl.DataFrame, seeds: Iterable[str], ti
     layout = graph.layout_fruchterman_reingold(seed=[[float(i % 7), float(i // 7)] for i in range(len(ids))],
                                                niter=500)
     xy = layout.coords
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN))
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    canvas = FigureCanvasAgg(fig)
     ax = fig.subplots()
     ax.set_axis_off()
-    ax.set_title(title, parse_math=False)
-    for (s, d), kind in zip(pairs, edges["kind"].to_list(), strict=True):
-        ax.plot([xy[s][0], xy[d][0]], [xy[s][1], xy[d][1]], color=EDGE_COLOURS.get(kind, OTHER), linewidth=1.0,
-                alpha=0.7, zorder=1)
+    ax.set_title(title, parse_math=False, fontsize=TITLE_PT)
+    fig.subplots_adjust(left=0.02, right=0.78, top=0.92, bottom=0.07)
+    ax.add_collection(LineCollection([(xy[s], xy[d]) for s, d in pairs], linewidths=0.8, alpha=0.6, zorder=1,
+                                     colors=[EDGE_COLOURS.get(k, OTHER) for k in edges["kind"].to_list()]))
     kinds = nodes["kind"].to_list()
     labels = nodes["label"].to_list() if "label" in nodes.columns else [None] * len(ids)
-    for i, node_id in enumerate(ids):
-        seed = node_id in seeds
-        ax.scatter([xy[i][0]], [xy[i][1]], s=220 if seed else 70, color=NODE_COLOURS.get(kinds[i], OTHER),
-                   edgecolors="black" if seed else "white", linewidths=2.0 if seed else 0.5, zorder=2)
-        ax.annotate(_short(labels[i], node_id.split(":", 1)[-1]), (xy[i][0], xy[i][1]), xytext=(5, 4),
-                    textcoords="offset points", fontsize=7 if not seed else 8,
-                    fontweight="bold" if seed else "normal", zorder=3, annotation_clip=False)
-    # Every texts' $ must stay literal: annotate has no parse_math argument before 3.8, so set it after.
-    for text in ax.texts:
-        text.set_parse_math(False)
+    is_seed = [n in seeds for n in ids]
+    sizes = [120.0 if seed else 45.0 for seed in is_seed]
+    ax.scatter([p[0] for p in xy], [p[1] for p in xy], s=sizes, c=[NODE_COLOURS.get(k, OTHER) for k in kinds],
+               edgecolors=["black" if seed else "white" for seed in is_seed],
+               linewidths=[1.5 if seed else 0.5 for seed in is_seed], zorder=2)
+    ax.margins(0.12)
+    ax.autoscale_view()  # the data limits are final before any position is turned into pixels
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    taken = []
+    for i in range(len(ids)):  # every node is an obstacle for every label
+        cx, cy = ax.transData.transform(xy[i])
+        radius = renderer.points_to_pixels(sizes[i] ** 0.5 / 2)
+        taken.append(Bbox.from_extents(cx - radius, cy - radius, cx + radius, cy + radius))
+    order = sorted(range(len(ids)), key=lambda i: (0 if is_seed[i] else LABEL_PRIORITY.get(kinds[i], 3), i))
+    left_out = sum(not _place_label(ax, renderer, xy[i], _short(labels[i], ids[i].split(":", 1)[-1]), taken,
+                                    SEED_LABEL_PT if is_seed[i] else LABEL_PT, "bold" if is_seed[i] else "normal")
+                   for i in order)
     node_handles = [Line2D([], [], marker="o", linestyle="", color=NODE_COLOURS.get(k, OTHER), label=k)
                     for k in sorted(set(kinds))]
     edge_handles = [Line2D([], [], color=EDGE_COLOURS.get(k, OTHER), label=k.replace("_", " "))
                     for k in sorted(set(edges["kind"].to_list()))]
-    ax.margins(0.08)
-    fig.legend(handles=[*node_handles, *edge_handles], loc="upper right", fontsize=7, frameon=False,
-               title="nodes and ties", title_fontsize=8)
-    fig.subplots_adjust(left=0.02, right=0.8, top=0.93, bottom=0.02)
-    return _png(fig)
+    fig.legend(handles=[*node_handles, *edge_handles], loc="upper right", fontsize=LEGEND_PT, frameon=False,
+               title="nodes and ties", title_fontsize=LEGEND_PT)
+    note = f"{len(ids)} nodes, case evidence ringed in black"
+    if left_out:
+        note += f"; {left_out} label{'s' if left_out > 1 else ''} left out where {'they' if left_out > 1 else 'it'}" \
+                " would cover another"
+    fig.text(0.02, 0.02, note, fontsize=LEGEND_PT, parse_math=False)
+    return fig
+
+
+def graph_png(nodes: pl.DataFrame, edges: pl.DataFrame, seeds: Iterable[str], title: str = "Network") -> bytes:
+    """``graph_figure`` as PNG bytes; a picture saying so when there is nothing to draw."""
+    if nodes.height == 0:
+        return _message(title, "No entities of this case are in the network.")
+    return _png(graph_figure(nodes, edges, seeds, title))
 
 
 # ---- the map ----------------------------------------------------------------------------------------------------

@@ -1,5 +1,10 @@
 """`cintel entities`, `cintel screen`, `cintel watchlist` and `cintel network`: who is who, who is
-listed, and how they are tied. Register with `register(app)`. Who acts is `--as USER`.
+listed, and how they are tied. Register with `register(app)`.
+
+Merging, splitting, keeping apart and disposing of hits are a person's acts: the account is authenticated by
+its API token in CINTEL_TOKEN or by `--as USER` and its password, and needs the roles the web workspace asks
+for them. Reads and batch runs act as the authenticated account when credentials are given, else as the local
+operator (the OS user).
 """
 
 from __future__ import annotations
@@ -11,10 +16,23 @@ from typing import Annotated, Any
 
 import polars as pl
 import typer
+from sqlalchemy import Engine
 
-from cintel.cli.common import AsOpt, JsonOpt, UserError, default_user, emit, out, parse_day, table
+from cintel.cli.common import (
+    Act,
+    AsOpt,
+    JsonOpt,
+    PasswordStdinOpt,
+    UserError,
+    acting_context,
+    emit,
+    out,
+    parse_day,
+    table,
+)
 from cintel.cli.common import engine as open_engine
 from cintel.domain.access import AccessContext
+from cintel.domain.roles import Role
 
 entities_app = typer.Typer(help="Entity resolution: resolve parties, inspect, merge and split entities.",
                            no_args_is_help=True)
@@ -25,8 +43,17 @@ network_app = typer.Typer(help="Link analysis: neighbours, paths, communities, r
 ReasonOpt = Annotated[str, typer.Option(help="Why: kept with the decision.")]
 
 
-def _ctx(user: str | None, purpose: str) -> AccessContext:
-    return AccessContext(user=user or default_user(), purpose=purpose, roles=frozenset({"analyst"}))
+# The roles of the same acts in the workspace (web/entity_pages.py: ENTITY_EDITORS).
+EDITORS = frozenset({Role.ANALYST, Role.SUPERVISOR})
+MERGE = Act("merging entities", "entity review", EDITORS)
+SPLIT = Act("splitting an entity", "entity review", EDITORS)
+NOT_SAME = Act("keeping entities apart", "entity review", EDITORS)
+DISPOSE = Act("disposing of a watch-list hit", "watch-list review", EDITORS)
+
+
+def _ctx(engine: Engine, user: str | None, password_stdin: bool, purpose: str) -> AccessContext:
+    """The context of a read or a batch run (no person or role required)."""
+    return acting_context(engine, Act(purpose, purpose, person=False), user, password_stdin)
 
 
 def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -42,13 +69,14 @@ def resolve(
     threshold: Annotated[float | None, typer.Option(min=0.01, max=1.0,
                                                     help="Match probability to join records (default: setting).")
                          ] = None,
-    user: AsOpt = None, as_json: JsonOpt = False,
+    user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Resolves the parties of every source into entities; incremental unless --full or --retrain."""
     from cintel.entities.service import resolve_store
 
-    report = resolve_store(open_engine(), _ctx(user, "entity resolution"), full=full, retrain=retrain,
-                           threshold=threshold)
+    engine = open_engine()
+    report = resolve_store(engine, _ctx(engine, user, password_stdin, "entity resolution"), full=full,
+                           retrain=retrain, threshold=threshold)
     emit(as_json, report.to_dict(), lambda: out.print(
         f"{report.mode} resolution with {report.model_id}: {report.records:,} party records "
         f"({report.new_records:,} new), {report.pairs_scored:,} pairs scored, {report.entities:,} entities "
@@ -58,11 +86,12 @@ def resolve(
 
 @entities_app.command("show")
 def show(entity_id: Annotated[str, typer.Argument(help="Entity id, e.g. ENT00000042.")],
-         user: AsOpt = None, as_json: JsonOpt = False) -> None:
+         user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False) -> None:
     """Shows an entity: its records (names, identifiers, contacts) and the sources they come from."""
     from cintel.entities.service import entity_view
 
-    view = entity_view(open_engine(), _ctx(user, "entity review"), entity_id)
+    engine = open_engine()
+    view = entity_view(engine, _ctx(engine, user, password_stdin, "entity review"), entity_id)
     payload: dict[str, Any] = {"entity": {k: str(v) if isinstance(v, date) else v for k, v in view.entity.items()},
                "records": _rows(view.records), "sources": _rows(view.sources)}
 
@@ -79,11 +108,12 @@ def show(entity_id: Annotated[str, typer.Argument(help="Entity id, e.g. ENT00000
 
 @entities_app.command("explain")
 def explain(entity_id: Annotated[str, typer.Argument(help="Entity id.")],
-            user: AsOpt = None, as_json: JsonOpt = False) -> None:
+            user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False) -> None:
     """Explains why an entity's records were joined: each link with the match weight of every field."""
     from cintel.entities.service import entity_view
 
-    view = entity_view(open_engine(), _ctx(user, "entity review"), entity_id)
+    engine = open_engine()
+    view = entity_view(engine, _ctx(engine, user, password_stdin, "entity review"), entity_id)
     links = [{**row, "explanation": json.loads(row["explanation"])} for row in _rows(view.links)]
     payload: dict[str, Any] = {"entity_id": entity_id, "links": links, "decisions": _rows(view.decisions)}
 
@@ -107,33 +137,39 @@ def explain(entity_id: Annotated[str, typer.Argument(help="Entity id.")],
 @entities_app.command("merge")
 def merge_cmd(entity_a: Annotated[str, typer.Argument(help="Entity id.")],
               entity_b: Annotated[str, typer.Argument(help="Entity id to merge into the first.")],
-              reason: ReasonOpt, user: AsOpt = None, as_json: JsonOpt = False) -> None:
+              reason: ReasonOpt, user: AsOpt = None, password_stdin: PasswordStdinOpt = False,
+              as_json: JsonOpt = False) -> None:
     """Merges two entities; the decision outlives every later resolution run."""
     from cintel.entities.service import merge
 
-    survivor = merge(open_engine(), _ctx(user, "entity review"), entity_a, entity_b, reason)
+    engine = open_engine()
+    survivor = merge(engine, acting_context(engine, MERGE, user, password_stdin), entity_a, entity_b, reason)
     emit(as_json, {"entity_id": survivor}, lambda: out.print(f"merged into {survivor}", highlight=False))
 
 
 @entities_app.command("split")
 def split_cmd(entity_id: Annotated[str, typer.Argument(help="Entity id.")],
               record: Annotated[list[str], typer.Option(help="Record id to split off (repeatable).")],
-              reason: ReasonOpt, user: AsOpt = None, as_json: JsonOpt = False) -> None:
+              reason: ReasonOpt, user: AsOpt = None, password_stdin: PasswordStdinOpt = False,
+              as_json: JsonOpt = False) -> None:
     """Splits records off an entity: they are another party. The decision outlives re-runs."""
     from cintel.entities.service import split
 
-    ids = split(open_engine(), _ctx(user, "entity review"), entity_id, record, reason)
+    engine = open_engine()
+    ids = split(engine, acting_context(engine, SPLIT, user, password_stdin), entity_id, record, reason)
     emit(as_json, {"entities": ids}, lambda: out.print(f"now: {', '.join(ids)}", highlight=False))
 
 
 @entities_app.command("not-same")
 def not_same_cmd(entity_a: Annotated[str, typer.Argument(help="Entity id.")],
                  entity_b: Annotated[str, typer.Argument(help="Entity id.")],
-                 reason: ReasonOpt, user: AsOpt = None, as_json: JsonOpt = False) -> None:
+                 reason: ReasonOpt, user: AsOpt = None, password_stdin: PasswordStdinOpt = False,
+                 as_json: JsonOpt = False) -> None:
     """Records that two entities are different parties, so no later run joins them."""
     from cintel.entities.service import not_same
 
-    not_same(open_engine(), _ctx(user, "entity review"), entity_a, entity_b, reason)
+    engine = open_engine()
+    not_same(engine, acting_context(engine, NOT_SAME, user, password_stdin), entity_a, entity_b, reason)
     emit(as_json, {"entity_a": entity_a, "entity_b": entity_b, "decision": "not_same"},
          lambda: out.print(f"{entity_a} and {entity_b} are kept apart", highlight=False))
 
@@ -145,13 +181,13 @@ def screen_cmd(
     threshold: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Score to raise a hit (default 0.70).")
                          ] = None,
     top: Annotated[int, typer.Option(min=0, help="Hits to print.")] = 20,
-    user: AsOpt = None, as_json: JsonOpt = False,
+    user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Screens every party against the stored watch lists; prints the strongest open hits."""
     from cintel.entities.screening_service import open_hits, screen_store
 
     engine = open_engine()
-    ctx = _ctx(user, "watch-list screening")
+    ctx = _ctx(engine, user, password_stdin, "watch-list screening")
     report = screen_store(engine, ctx, list_name=list_name, threshold=threshold)
     hits = _rows(open_hits(engine, ctx, list_name=list_name, limit=top))
     payload = {**report.to_dict(), "top_hits": hits}
@@ -174,7 +210,7 @@ def watchlist_import(
     version: Annotated[str | None, typer.Option(help="The release's version or date.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Apply a file already imported under this list again.")
                      ] = False,
-    user: AsOpt = None, as_json: JsonOpt = False,
+    user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Imports a release of a watch list: it replaces the list (entries added, changed, delisted; hits on
     delisted entries closed); a delta file (ADD/MOD/DEL) amends it. Bad lines go to quarantine."""
@@ -182,7 +218,8 @@ def watchlist_import(
 
     if file_format == "ftm" and not list_name:
         raise UserError("an FtM export needs --list NAME")
-    report = import_release(open_engine(), _ctx(user, "watch-list import"), path, list_name=list_name,
+    engine = open_engine()
+    report = import_release(engine, _ctx(engine, user, password_stdin, "watch-list import"), path, list_name=list_name,
                             version=version, file_format=file_format, force=force)
     payload = report.to_dict()
 
@@ -206,11 +243,13 @@ def watchlist_import(
 
 @watchlist_app.command("releases")
 def watchlist_releases_cmd(list_name: Annotated[str | None, typer.Option("--list", help="One list only.")] = None,
-                           user: AsOpt = None, as_json: JsonOpt = False) -> None:
+                           user: AsOpt = None, password_stdin: PasswordStdinOpt = False,
+                           as_json: JsonOpt = False) -> None:
     """Lists the releases imported, newest first, with what each added, changed and delisted."""
     from cintel.entities.watchlists import list_releases
 
-    rows = _rows(list_releases(open_engine(), _ctx(user, "watch-list review"), list_name))
+    engine = open_engine()
+    rows = _rows(list_releases(engine, _ctx(engine, user, password_stdin, "watch-list review"), list_name))
     emit(as_json, rows, lambda: table(rows, ["id", "list_name", "version", "mode", "entries", "added", "changed",
                                              "unchanged", "delisted", "quarantined", "hits_closed", "imported_at"],
                                       "releases"))
@@ -218,11 +257,13 @@ def watchlist_releases_cmd(list_name: Annotated[str | None, typer.Option("--list
 
 @watchlist_app.command("delisted")
 def watchlist_delisted_cmd(list_name: Annotated[str | None, typer.Option("--list", help="One list only.")] = None,
-                           user: AsOpt = None, as_json: JsonOpt = False) -> None:
+                           user: AsOpt = None, password_stdin: PasswordStdinOpt = False,
+                           as_json: JsonOpt = False) -> None:
     """Lists the entries releases delisted, with the date and the release."""
     from cintel.entities.watchlists import delistings
 
-    rows = _rows(delistings(open_engine(), _ctx(user, "watch-list review"), list_name))
+    engine = open_engine()
+    rows = _rows(delistings(engine, _ctx(engine, user, password_stdin, "watch-list review"), list_name))
     emit(as_json, rows, lambda: table(rows, ["list_name", "entry_id", "name", "delisted_on", "version",
                                              "relisted_in_release"], "delisted entries"))
 
@@ -230,11 +271,13 @@ def watchlist_delisted_cmd(list_name: Annotated[str | None, typer.Option("--list
 @watchlist_app.command("hits")
 def watchlist_hits(list_name: Annotated[str | None, typer.Option("--list", help="One list only.")] = None,
                    top: Annotated[int, typer.Option(min=1, help="Hits to show.")] = 50,
-                   user: AsOpt = None, as_json: JsonOpt = False) -> None:
+                   user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False) -> None:
     """Lists open screening hits, strongest first, with why they scored."""
     from cintel.entities.screening_service import open_hits
 
-    hits = _rows(open_hits(open_engine(), _ctx(user, "watch-list review"), list_name=list_name, limit=top))
+    engine = open_engine()
+    ctx = _ctx(engine, user, password_stdin, "watch-list review")
+    hits = _rows(open_hits(engine, ctx, list_name=list_name, limit=top))
     emit(as_json, hits, lambda: table(hits, ["id", "score", "name", "matched_name", "list_name", "entry_id",
                                              "explanation"], "open hits"))
 
@@ -242,11 +285,13 @@ def watchlist_hits(list_name: Annotated[str | None, typer.Option("--list", help=
 @watchlist_app.command("dispose")
 def watchlist_dispose(hit_id: Annotated[int, typer.Argument(help="Hit id (from `cintel watchlist hits`).")],
                       disposition: Annotated[str, typer.Argument(help="true_hit or false_positive.")],
-                      reason: ReasonOpt, user: AsOpt = None, as_json: JsonOpt = False) -> None:
+                      reason: ReasonOpt, user: AsOpt = None, password_stdin: PasswordStdinOpt = False,
+                      as_json: JsonOpt = False) -> None:
     """Records a verdict on a hit; a false positive never alerts again for the same party and entry."""
     from cintel.entities.screening_service import dispose
 
-    dispose(open_engine(), _ctx(user, "watch-list review"), hit_id, disposition, reason)
+    engine = open_engine()
+    dispose(engine, acting_context(engine, DISPOSE, user, password_stdin), hit_id, disposition, reason)
     emit(as_json, {"hit": hit_id, "disposition": disposition},
          lambda: out.print(f"hit {hit_id}: {disposition}", highlight=False))
 
@@ -268,12 +313,13 @@ def neighbours_cmd(
     edge_kind: EdgeKindOpt = None,
     since: Annotated[str | None, typer.Option(help="Only links dated on or after (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Only links dated before (YYYY-MM-DD).")] = None,
-    user: AsOpt = None, as_json: JsonOpt = False,
+    user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Shows who and what is tied to a party within a few hops."""
     from cintel.network.service import neighbours
 
-    sub = neighbours(open_engine(), _ctx(user, "link analysis"), ref, hops=hops,
+    engine = open_engine()
+    sub = neighbours(engine, _ctx(engine, user, password_stdin, "link analysis"), ref, hops=hops,
                      edge_kinds=set(edge_kind) if edge_kind else None, since=parse_day(since, "--since"),
                      until=parse_day(until, "--until"))
     payload = _subgraph_payload(sub)
@@ -288,11 +334,13 @@ def neighbours_cmd(
 def path_cmd(a: Annotated[str, typer.Argument(help="From: entity, declaration or node id.")],
              b: Annotated[str, typer.Argument(help="To: entity, declaration or node id.")],
              max_hops: Annotated[int, typer.Option(min=1, max=10, help="Longest path searched.")] = 6,
-             edge_kind: EdgeKindOpt = None, user: AsOpt = None, as_json: JsonOpt = False) -> None:
+             edge_kind: EdgeKindOpt = None, user: AsOpt = None, password_stdin: PasswordStdinOpt = False,
+             as_json: JsonOpt = False) -> None:
     """Finds the shortest paths between two parties, each step with the record that proves it."""
     from cintel.network.service import paths
 
-    found = paths(open_engine(), _ctx(user, "link analysis"), a, b, max_hops=max_hops,
+    engine = open_engine()
+    found = paths(engine, _ctx(engine, user, password_stdin, "link analysis"), a, b, max_hops=max_hops,
                   edge_kinds=set(edge_kind) if edge_kind else None)
     payload: list[dict[str, Any]] = [{"nodes": p.nodes, "steps": _rows(p.edges)} for p in found]
 
@@ -311,11 +359,13 @@ def path_cmd(a: Annotated[str, typer.Argument(help="From: entity, declaration or
 def communities_cmd(method: Annotated[str, typer.Option(help="modularity or cpm.")] = "modularity",
                     resolution: Annotated[float, typer.Option(min=0.0, help="Leiden resolution.")] = 1.0,
                     top: Annotated[int, typer.Option(min=1, help="Communities to list.")] = 20,
-                    user: AsOpt = None, as_json: JsonOpt = False) -> None:
+                    user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False) -> None:
     """Finds Leiden communities of parties and shared identifiers; lists the largest."""
     from cintel.network.service import community_report
 
-    report = community_report(open_engine(), _ctx(user, "link analysis"), method=method, resolution=resolution)
+    engine = open_engine()
+    report = community_report(engine, _ctx(engine, user, password_stdin, "link analysis"), method=method,
+                              resolution=resolution)
     sizes = _rows(report.sizes.head(top))
     emit(as_json, {"communities": report.sizes.height, "largest": sizes},
          lambda: table(sizes, ["community", "size", "companies", "seized", "watchlisted"],
@@ -324,11 +374,12 @@ def communities_cmd(method: Annotated[str, typer.Option(help="modularity or cpm.
 
 @network_app.command("rings")
 def rings_cmd(top: Annotated[int, typer.Option(min=1, help="Rings to list.")] = 10,
-              user: AsOpt = None, as_json: JsonOpt = False) -> None:
+              user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False) -> None:
     """Ranks suspected front-company rings with the shared identifiers that tie them."""
     from cintel.network.service import ring_report
 
-    found = ring_report(open_engine(), _ctx(user, "link analysis"), top=top)
+    engine = open_engine()
+    found = ring_report(engine, _ctx(engine, user, password_stdin, "link analysis"), top=top)
     payload = [{"ring_id": r.ring_id, "score": round(r.score, 3), "summary": r.summary,
                 "members": _rows(r.members), "evidence": _rows(r.evidence)} for r in found]
 
@@ -345,12 +396,13 @@ def rings_cmd(top: Annotated[int, typer.Option(min=1, help="Rings to list.")] = 
 @network_app.command("risk")
 def risk_cmd(as_of: Annotated[str | None, typer.Option(help="Day (YYYY-MM-DD); default today.")] = None,
              top: Annotated[int, typer.Option(min=1, help="Entities to list.")] = 20,
-             user: AsOpt = None, as_json: JsonOpt = False) -> None:
+             user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False) -> None:
     """Ranks parties by the risk that spreads to them from caught and listed parties."""
     from cintel.network.service import risk_scores
 
     day = parse_day(as_of, "--as-of") or date.today()
-    rows = _rows(risk_scores(open_engine(), _ctx(user, "link analysis"), as_of=day, limit=top))
+    engine = open_engine()
+    rows = _rows(risk_scores(engine, _ctx(engine, user, password_stdin, "link analysis"), as_of=day, limit=top))
     emit(as_json, rows, lambda: table(rows, ["node_id", "label", "risk", "hops_to_seed", "seized", "watchlisted"],
                                       f"network risk as of {day}"))
 
@@ -359,12 +411,14 @@ def risk_cmd(as_of: Annotated[str | None, typer.Option(help="Day (YYYY-MM-DD); d
 def export_cmd(ref: Annotated[str, typer.Argument(help="Entity, declaration or node id at the centre.")],
                output: Annotated[Path, typer.Option("--out", help="JSON file to write (Cytoscape.js elements).")],
                hops: Annotated[int, typer.Option(min=1, max=4, help="How far to go.")] = 2,
-               edge_kind: EdgeKindOpt = None, user: AsOpt = None, as_json: JsonOpt = False) -> None:
+               edge_kind: EdgeKindOpt = None, user: AsOpt = None, password_stdin: PasswordStdinOpt = False,
+               as_json: JsonOpt = False) -> None:
     """Writes a party's neighbourhood as Cytoscape.js elements for a graph viewer."""
     from cintel.network.queries import export_cytoscape
     from cintel.network.service import neighbours
 
-    sub = neighbours(open_engine(), _ctx(user, "link analysis export"), ref, hops=hops,
+    engine = open_engine()
+    sub = neighbours(engine, _ctx(engine, user, password_stdin, "link analysis export"), ref, hops=hops,
                      edge_kinds=set(edge_kind) if edge_kind else None)
     elements = export_cytoscape(sub)
     try:

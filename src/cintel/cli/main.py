@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -419,7 +420,8 @@ def main() -> None:
         err.print("[yellow]stopped by the user[/]")
         sys.exit(130)
     except CintelError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        # Messages quote what the user typed: it is text, never console markup.
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except Exception as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):

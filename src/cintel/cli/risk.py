@@ -1,5 +1,6 @@
 """Risk commands: features, train, score, select, explain, monitor. Each is a thin call into
-``cintel.risk.service`` / ``cintel.risk.review``; the acting user is ``--as`` (default: the OS user)."""
+``cintel.risk.service`` / ``cintel.risk.review``. Training and runs are recorded under the account
+authenticated by CINTEL_TOKEN or ``--as`` and its password, else under the local operator (the OS user)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,20 @@ from typing import Annotated, Any
 
 import typer
 
-from cintel.cli.common import AsOpt, JsonOpt, UserError, default_user, emit, out, parse_day, parse_window, table
+from cintel.cli.common import (
+    Act,
+    AsOpt,
+    JsonOpt,
+    PasswordStdinOpt,
+    UserError,
+    acting_context,
+    emit,
+    out,
+    parse_day,
+    parse_window,
+    table,
+)
 from cintel.cli.common import engine as open_engine
-from cintel.domain.access import AccessContext
 
 features_app = typer.Typer(help="Risk features of declarations, point in time.", no_args_is_help=True)
 
@@ -21,8 +33,10 @@ FromOpt = Annotated[str | None, typer.Option("--from", help="First day of the wi
 ToOpt = Annotated[str | None, typer.Option("--to", help="Last day of the window, included (YYYY-MM-DD).")]
 
 
-def _actor(user: str | None, purpose: str) -> AccessContext:
-    return AccessContext(user=user or default_user(), purpose=purpose, roles=frozenset({"targeting"}))
+# Batch work a scheduler runs as much as a person: no person or role is required, credentials only attribute it.
+TRAIN = Act("training the models", "model training", person=False)
+SCORE = Act("scoring a day", "risk scoring", person=False)
+SELECT = Act("selecting channels", "channel selection", person=False)
 
 
 def _day(engine: Any, value: str | None) -> date:
@@ -56,15 +70,16 @@ def train(
     start: FromOpt = None, end: ToOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     no_activate: Annotated[bool, typer.Option("--no-activate", help="Register as candidate only.")] = False,
-    user: AsOpt = None, as_json: JsonOpt = False,
+    user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Trains the fraud and revenue models on recorded inspection outcomes (train, validate, test in date
     order), registers them with their metrics and makes them active."""
     from cintel.risk.service import train as train_models
 
     first, stop = parse_window(start, end)
-    report = train_models(open_engine(), _actor(user, "model training"), start=first, end=stop, seed=seed,
-                          activate=not no_activate).to_dict()
+    engine = open_engine()
+    report = train_models(engine, acting_context(engine, TRAIN, user, password_stdin), start=first, end=stop,
+                          seed=seed, activate=not no_activate).to_dict()
 
     def human() -> None:
         test = report["metrics"]["fraud"].get("test") or {}
@@ -81,7 +96,7 @@ def score(
         "--declaration", help="Score one declaration from a JSON file (real time).")] = None,
     no_model: Annotated[bool, typer.Option("--no-model", help="Rules only.")] = False,
     top: Annotated[int, typer.Option(min=0, help="Rows to print.")] = 20,
-    user: AsOpt = None, as_json: JsonOpt = False,
+    user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Scores a day's declarations (rules, model, reasons) and records the run; or one declaration in real time."""
     if declaration is not None:
@@ -90,7 +105,8 @@ def score(
     from cintel.risk.service import run_day
 
     engine = open_engine()
-    result = run_day(engine, _actor(user, "risk scoring"), _day(engine, day), use_model=not no_model)
+    result = run_day(engine, acting_context(engine, SCORE, user, password_stdin), _day(engine, day),
+                     use_model=not no_model)
     _print_run(result, as_json, top, channel=None)
 
 
@@ -104,7 +120,7 @@ def select(
     no_model: Annotated[bool, typer.Option("--no-model", help="Rules only.")] = False,
     rank_by: Annotated[str, typer.Option("--rank-by", help="value: risk x expected revenue; risk: risk alone.")
                        ] = "value",
-    user: AsOpt = None, as_json: JsonOpt = False,
+    user: AsOpt = None, password_stdin: PasswordStdinOpt = False, as_json: JsonOpt = False,
 ) -> None:
     """Scores a day and assigns channels within capacity: rule hits, random share, model ranking and
     exploration; records why each declaration was selected and prints the red list."""
@@ -116,8 +132,8 @@ def select(
                              exploration_share=exploration_share, seed=seed)
     if rank_by not in ("value", "risk"):
         raise UserError(f"--rank-by must be value or risk, not '{rank_by}'")
-    result = run_day(engine, _actor(user, "channel selection"), _day(engine, day), policy, use_model=not no_model,
-                     rank_by=rank_by)
+    result = run_day(engine, acting_context(engine, SELECT, user, password_stdin), _day(engine, day), policy,
+                     use_model=not no_model, rank_by=rank_by)
     _print_run(result, as_json, top=red_capacity + yellow_capacity, channel="red")
 
 

@@ -251,6 +251,7 @@ class CaseEventKind(CodeList):
     EVIDENCE = ("evidence", "Evidence was added")
     STATUS = ("status", "The status changed")
     ASSIGNED = ("assigned", "The case was assigned to someone")
+    REOPENED = ("reopened", "A supervisor reopened the closed case, with a reason")
 
 
 class EventClassifier(CodeList):

@@ -18,3 +18,13 @@ QUEUE_READERS: frozenset[Role] = frozenset(
     {Role.ANALYST, Role.TARGETING_OFFICER, Role.SUPERVISOR, Role.INSPECTOR}
 )
 """Roles that may read the risk queue."""
+
+ENTITY_READERS: frozenset[Role] = frozenset({Role.ANALYST, Role.TARGETING_OFFICER, Role.SUPERVISOR})
+"""Roles that may read entities and the network (who is behind a company, its names, identifiers, phones,
+accounts and ties): the entity and network pages, and every view or export that shows the same data."""
+
+
+class UserKind(CodeList):
+    PERSON = ("person", "A person: signs in with a password and issues API tokens for themself")
+    SERVICE = ("service", "A service account: no password and no sign-in; used only through API tokens an "
+               "administrator issues for it")

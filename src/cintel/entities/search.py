@@ -5,7 +5,7 @@ Names are matched on the comparison keys of ``entities.normalise``: ASCII-transl
 both "muller" and "mueller"), and every token also by its metaphone code, so "Muller" meets "MUELLER".
 
 Search never compares the query with every entity: ``NameIndex`` holds the postings of every name token and
-metaphone code (token -> entities, built once per store state by ``network.cache``), a query gathers the
+metaphone code (token -> entities, built once per store state by ``entities.state``), a query gathers the
 candidates sharing a token with it (the last token also by prefix, for search-as-you-type), and only those
 candidates are scored with rapidfuzz. Identifiers (EORI/VAT, IBAN, phone, e-mail, IMO) are looked up by
 their normalised key in a dictionary of the same index.
@@ -32,6 +32,7 @@ from cintel.entities.normalise import (
     phone_e164,
     tax_id_key,
 )
+from cintel.entities.state import state_cache
 from cintel.store.entity_tables import entities, entity_records
 
 MAX_RESULTS = 20
@@ -173,10 +174,8 @@ class NameIndex:
 
 
 def name_index(engine: Engine) -> NameIndex:
-    """The store's name index, built once per store state (see ``network.cache``)."""
-    from cintel.network.cache import network_cache
-
-    return network_cache(engine).by_state("name-index", NameIndex.build)
+    """The store's name index, built once per store state (see ``entities.state``)."""
+    return state_cache(engine).value("name-index", NameIndex.build)
 
 
 def search_entities(engine: Engine, text: str, *, limit: int = MAX_RESULTS, entity_type: str | None = None

@@ -23,12 +23,12 @@ from cintel.domain.records import RecordKind, record_format
 from cintel.ingest.pipeline import BatchReport, ingest_file
 from cintel.ingest.problems import IngestError
 from cintel.ingest.readers import ReadOptions
+from cintel.spreadsheet import QUOTE, formula_like, safe_cell
 from cintel.store import tables
 
 log = logging.getLogger(__name__)
 q = tables.quarantine
 META = ("quarantine_id", "error_field", "error_code", "error_message", "raw_line")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,11 @@ def show_entry(engine: Engine, ctx: AccessContext, entry_id: int) -> dict[str, A
 
 def _defuse(value: str | None) -> str | None:
     """Stops a spreadsheet from running a cell as a formula (OWASP CSV injection advice)."""
-    if value and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    return safe_cell(value) if value else value
 
 
 def _restore(value: str) -> str:
-    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+    if value.startswith(QUOTE) and formula_like(value[1:]):
         return value[1:]
     return value
 

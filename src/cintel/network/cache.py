@@ -15,18 +15,10 @@ behind the store, and a rebuild starts only once the graph held is older than it
 that rebuilding takes at most half of the time. Only the first build, and the one after ``invalidate``
 (an analyst's own merge or split, which they expect to see at once), are waited for.
 
-What the token watches, and why that is enough:
+The token, the background refreshes and the values derived from the store alone (a name index for
+search) are those of ``entities.state``: the graph is one more value of the same store state.
 
-- ``batches``: the highest batch id and the rows stored - every ingest (declarations, containers,
-  inspections, watch lists, parties) adds a batch;
-- ``entities``: their count and latest ``updated_at`` - resolution, merge, split and not-same all
-  recluster, which rewrites the table with a fresh timestamp;
-- ``entity_decisions``: the highest id (an analyst's decision, even one that changes no cluster);
-- ``screening_hits`` and ``screening_dispositions``: the highest hit id, the open hits, the dispositions
-  and the latest decision - "listed" flags depend on them;
-- the setting ``screening_auto_list_score``, which decides which open hits list an entity.
-
-Values derived from the graph (the party graph, ranked rings, a name index) are cached alongside it with
+Values derived from the graph (the party graph, ranked rings, the risk per node) are cached alongside it with
 ``derived``: they are dropped with the graph when the token changes.
 """
 
@@ -40,35 +32,14 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
+from cintel.entities.state import TOKEN_TTL, StateCache, Token, state_cache, store_token
 from cintel.network.store_graph import StoreNetwork, load_network
-from cintel.settings import get_settings
-from cintel.store.entity_tables import entities, entity_decisions, screening_dispositions, screening_hits
-from cintel.store.tables import batches
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-TOKEN_TTL = 0.5  # seconds a store-state token is trusted before it is read again
-Token = tuple[Any, ...]
-
-
-def store_token(engine: Engine) -> Token:
-    """The store state the entity graph depends on, as a tuple of cheap aggregates (see the module doc)."""
-    q = select(
-        select(func.max(batches.c.id)).scalar_subquery(),
-        select(func.coalesce(func.sum(batches.c.rows_stored), 0)).scalar_subquery(),
-        select(func.count()).select_from(entities).scalar_subquery(),
-        select(func.max(entities.c.updated_at)).scalar_subquery(),
-        select(func.max(entity_decisions.c.id)).scalar_subquery(),
-        select(func.max(screening_hits.c.id)).scalar_subquery(),
-        select(func.count()).select_from(screening_hits).where(screening_hits.c.open.is_(True)).scalar_subquery(),
-        select(func.count()).select_from(screening_dispositions).scalar_subquery(),
-        select(func.max(screening_dispositions.c.decided_at)).scalar_subquery(),
-    )
-    with engine.connect() as conn:
-        row = conn.execute(q).one()
-    return (*(str(v) if v is not None else None for v in row), get_settings().screening_auto_list_score)
+__all__ = ["TOKEN_TTL", "NetworkCache", "Token", "cached_network", "network_cache", "store_token"]
 
 
 @dataclass
@@ -85,30 +56,24 @@ class NetworkCache:
 
     ``loader`` builds the graph (``load_network`` by default; tests count its calls). The token is read at
     most once per ``token_ttl`` seconds: a burst of clicks costs one token read, and a change made outside
-    this process is seen within that time (changes made through the app call ``invalidate``)."""
+    this process is seen within that time (changes made through the app call ``invalidate``). ``state`` is
+    the store-state cache the token and ``by_state`` values come from (a private one by default; the app's
+    graph shares ``entities.state.state_cache`` with search)."""
 
     def __init__(self, engine: Engine, loader: Callable[[Engine], StoreNetwork] = load_network, *,
-                 token_ttl: float = TOKEN_TTL, refresh_in_background: bool = False) -> None:
-        self._engine_ref = weakref.ref(engine)
-        self._token_ttl = token_ttl
-        self._token: tuple[float, Token] | None = None
+                 token_ttl: float = TOKEN_TTL, refresh_in_background: bool = False,
+                 state: StateCache | None = None) -> None:
+        self._state = state or StateCache(engine, token_ttl=token_ttl, refresh_in_background=refresh_in_background)
         self._loader = loader
         self._background = refresh_in_background
         self._entry: _Entry | None = None
         self._build_lock = threading.Lock()
         self._derived_lock = threading.Lock()
-        self._state: dict[Hashable, tuple[Token, Any]] = {}
-        self._state_lock = threading.Lock()
-        self._refreshes: dict[Hashable, threading.Thread] = {}
-        self._refreshes_lock = threading.Lock()
         self.builds = 0
 
     @property
     def engine(self) -> Engine:
-        engine = self._engine_ref()
-        if engine is None:  # pragma: no cover - the cache lives in a dict keyed weakly by the engine
-            raise RuntimeError("the engine of this network cache is gone")
-        return engine
+        return self._state.engine
 
     @property
     def refreshes_in_background(self) -> bool:
@@ -116,12 +81,7 @@ class NetworkCache:
 
     def token(self) -> Token:
         """The store's state token, read again when the last read is older than ``token_ttl``."""
-        held, at = self._token, time.monotonic()
-        if held is not None and at - held[0] < self._token_ttl:
-            return held[1]
-        token = store_token(self.engine)
-        self._token = (at, token)
-        return token
+        return self._state.token()
 
     def _current(self) -> _Entry:
         token = self.token()
@@ -131,7 +91,7 @@ class NetworkCache:
         if entry is not None and self._background:
             # Rest at least as long as the last build took: rebuilding never takes more than half the time.
             if time.time() - entry.built_at >= entry.seconds:
-                self._refresh_later("graph", self._refresh_graph)
+                self._state.refresher.run("graph", self._refresh_graph)
             return entry
         with self._build_lock:
             entry = self._entry  # another request may have built it while this one waited
@@ -156,47 +116,21 @@ class NetworkCache:
 
     def _refresh_graph(self) -> None:
         with self._build_lock:
-            token = store_token(self.engine)
-            self._token = (time.monotonic(), token)
+            token = self._state.read_token()
             entry = self._entry
             if entry is None or entry.token != token:
                 self._build(token)
 
-    def _refresh_later(self, key: Hashable, job: Callable[[], object]) -> None:
-        """Runs ``job`` in a background thread, unless a refresh of ``key`` is already running."""
-        with self._refreshes_lock:
-            running = self._refreshes.get(key)
-            if running is not None and running.is_alive():
-                return
-            thread = threading.Thread(target=self._guarded, args=(key, job), daemon=True,
-                                      name=f"network-cache-refresh-{key}")
-            self._refreshes[key] = thread
-            thread.start()
-
-    @staticmethod
-    def _guarded(key: Hashable, job: Callable[[], object]) -> None:
-        try:
-            job()
-        except Exception:  # a background thread has nobody to raise to: the previous value stays answered
-            log.exception("refreshing %s in the background failed; the previous one is still answered", key)
-
     def wait_for_refreshes(self, timeout: float | None = None) -> bool:
         """Waits for the background refreshes running now; True when none is left running."""
-        with self._refreshes_lock:
-            running = list(self._refreshes.values())
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in running:
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in running)
+        return self._state.refresher.wait(timeout)
 
     def status(self) -> dict[str, Any]:
         """When the graph held was built (epoch seconds), how long that took, and whether a newer one is
         being built: what a page shows next to a graph that may be one build behind the store."""
         entry = self._entry
-        with self._refreshes_lock:
-            refreshing = any(t.is_alive() for t in self._refreshes.values())
         return {"built_at": entry.built_at if entry else None, "seconds": entry.seconds if entry else None,
-                "refreshing": refreshing}
+                "refreshing": self._state.refresher.running()}
 
     def network(self) -> StoreNetwork:
         """The graph of the store as it is now (built now if the store changed since the last build), or
@@ -216,37 +150,16 @@ class NetworkCache:
         return value
 
     def by_state(self, key: Hashable, compute: Callable[[Engine], T]) -> T:
-        """``compute(engine)`` cached until the store token changes, without building the graph (a name
-        index for search needs the store's state, not the graph). Refreshed in the background as the
-        graph is, when the cache does so and a value is held."""
-        token = self.token()
-        held = self._state.get(key)
-        if held is not None and held[0] == token:
-            value: T = held[1]
-            return value
-        if held is not None and self._background:
-            self._refresh_later(("state", key), lambda: self._compute_state(key, compute))
-            stale: T = held[1]
-            return stale
-        return self._compute_state(key, compute, token)
-
-    def _compute_state(self, key: Hashable, compute: Callable[[Engine], T], token: Token | None = None) -> T:
-        with self._state_lock:
-            token = token or store_token(self.engine)
-            held = self._state.get(key)
-            if held is None or held[0] != token:
-                held = (token, compute(self.engine))
-                self._state[key] = held
-            value: T = held[1]
-        return value
+        """``compute(engine)`` cached until the store token changes, without building the graph (see
+        ``entities.state.StateCache.value``)."""
+        return self._state.value(key, compute)
 
     def invalidate(self) -> None:
-        """Forget the graph: the next call rebuilds it, and waits for it (the token would notice anyway;
-        this saves a build that a writer knows to be useless, and shows the writer their change)."""
+        """Forget the graph and the store-state values: the next call rebuilds them, and waits for it (the
+        token would notice anyway; this saves a build that a writer knows to be useless, and shows the writer
+        their change)."""
         with self._build_lock:
             self._entry = None
-            self._token = None
-        with self._state_lock:
             self._state.clear()
 
 
@@ -255,11 +168,12 @@ _caches_lock = threading.Lock()
 
 
 def network_cache(engine: Engine) -> NetworkCache:
-    """The one graph cache of ``engine`` (created on first use), refreshed in the background."""
+    """The one graph cache of ``engine`` (created on first use), refreshed in the background, on the engine's
+    store-state cache (shared with search's name index)."""
     with _caches_lock:
         cache = _caches.get(engine)
         if cache is None:
-            cache = _caches[engine] = NetworkCache(engine, refresh_in_background=True)
+            cache = _caches[engine] = NetworkCache(engine, refresh_in_background=True, state=state_cache(engine))
         return cache
 
 

@@ -54,8 +54,9 @@ class Path:
         return len(self.nodes) - 1
 
 
-class _EdgeFilter:
-    """Which edges a query may use, checked on gathered edge indices only."""
+class EdgeFilter:
+    """Which edges a query may use (kinds, and a date window in which undated ties always pass), checked on
+    gathered edge indices only: ``EdgeFilter(g, kinds, since, until)(edge_indices)`` is a boolean mask."""
 
     def __init__(self, g: EntityGraph, edge_kinds: Iterable[str] | None, since: date | None, until: date | None):
         self.kinds = None if edge_kinds is None else g.kind_codes(edge_kinds)
@@ -94,7 +95,7 @@ def neighbourhood(g: EntityGraph, node_id: str, *, hops: int = 2, edge_kinds: se
     start = g.index_of(node_id)
     indptr, neighbour, edge = g.csr
     degree = g.degree
-    accept = _EdgeFilter(g, edge_kinds, since, until)
+    accept = EdgeFilter(g, edge_kinds, since, until)
     members = [np.array([start], dtype=np.int64)]
     levels = [np.zeros(1, dtype=np.int64)]
     seen = np.zeros(g.n_nodes, dtype=bool)
@@ -139,7 +140,7 @@ def neighbourhood(g: EntityGraph, node_id: str, *, hops: int = 2, edge_kinds: se
     return Subgraph(nodes=nodes, edges=edges, truncated=truncated, hubs=g.node_ids(hub_index))
 
 
-def _bfs_distances(g: EntityGraph, start: int, target: int, accept: _EdgeFilter, max_hops: int,
+def _bfs_distances(g: EntityGraph, start: int, target: int, accept: EdgeFilter, max_hops: int,
                    hub_degree: int | None) -> np.ndarray:
     """Distance from ``start`` of every vertex reached before ``target`` (-1: not reached), hubs other than
     the ends not walked through."""
@@ -172,7 +173,7 @@ def shortest_paths(g: EntityGraph, a: str, b: str, *, max_hops: int = MAX_PATH_H
     start, target = g.index_of(a), g.index_of(b)
     if start == target:
         return [Path(nodes=[a], edges=_step_frame(g, []))]
-    accept = _EdgeFilter(g, edge_kinds, None, None)
+    accept = EdgeFilter(g, edge_kinds, None, None)
     dist = _bfs_distances(g, start, target, accept, max_hops, hub_degree)
     if dist[target] < 0:
         return []

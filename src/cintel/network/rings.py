@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -172,3 +173,68 @@ def rings(g: EntityGraph, comms: pl.DataFrame, *, min_size: int = 3, max_size: i
                         evidence=ring_evidence, summary=_summary(ring_members, ring_evidence),
                         parts={k: float(row[k]) for k in ("ties", "variety", "flags", "young")}))
     return out
+
+
+# ---- a ring as the pages show it ----------------------------------------------------------------------------------
+
+# The provenance of a tie in an analyst's words (an identifier tie comes from the party records themselves).
+SOURCE_WORDS = {"parties": "company register", "declarations": "declaration", "financial": "payment",
+                "intel_reports": "intelligence report", "entity_records": None}
+
+
+def _source(kind: str | None, key: str | None) -> str:
+    words = SOURCE_WORDS.get(kind or "", kind)
+    return f"{words} {key}" if words else "the companies' own records"
+
+
+def ring_ties(ring: Ring) -> list[dict[str, Any]]:
+    """What ties the ring, one row per shared identifier (most companies first): ``kind`` in words
+    ("director", "phone"), ``label``, the ``companies`` sharing it (labels), ``since`` (the earliest tie) and
+    ``sources`` in words ("company register NL123", "the companies' own records")."""
+    e = ring.evidence
+    sides = pl.concat([
+        e.select("identifier", "identifier_label", "edge_kind", pl.col("company_a_label").alias("company"), "date",
+                 pl.col("source_kind_a").alias("source_kind"), pl.col("source_key_a").alias("source_key")),
+        e.select("identifier", "identifier_label", "edge_kind", pl.col("company_b_label").alias("company"), "date",
+                 pl.col("source_kind_b").alias("source_kind"), pl.col("source_key_b").alias("source_key"))])
+    out = []
+    for (identifier, label, kind), part in sides.group_by("identifier", "identifier_label", "edge_kind"):
+        companies = sorted({str(c) for c in part["company"].drop_nulls().to_list()})
+        sources = sorted({_source(k, v) for k, v in part.select("source_kind", "source_key").iter_rows()})
+        out.append({"identifier": identifier, "kind": PHRASE.get(str(kind), str(kind)), "edge_kind": kind,
+                    "label": label or identifier, "companies": companies, "since": part["date"].min(),
+                    "sources": sources})
+    order = {k: i for i, k in enumerate(KIND_ORDER)}
+    return sorted(out, key=lambda t: (-len(t["companies"]), order.get(t["edge_kind"], len(order)), t["identifier"]))
+
+
+def ring_elements(ring: Ring) -> dict[str, list[dict[str, Any]]]:
+    """The ring drawn as Cytoscape.js elements: its member companies (with ``entity_id``, ``caught`` and
+    ``listed``) and the identifiers they share, one edge per company and identifier it shares (a director's
+    edge runs person -> company, as in the entity graph). JSON-ready."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for m in ring.members.iter_rows(named=True):
+        nodes[m["node_id"]] = {"id": m["node_id"], "label": m["label"] or m["node_id"], "kind": m["kind"],
+                               "member": True, "caught": bool(m["seized"]), "listed": bool(m["watchlisted"]),
+                               "entity_id": m["node_id"].removeprefix("entity:")
+                               if m["node_id"].startswith("entity:") else None}
+    e = ring.evidence
+    links = pl.concat([e.select(pl.col("company_a").alias("company"), "identifier", "identifier_kind",
+                                "identifier_label", "edge_kind", "date"),
+                       e.select(pl.col("company_b").alias("company"), "identifier", "identifier_kind",
+                                "identifier_label", "edge_kind", "date")])
+    links = links.group_by("company", "identifier", "identifier_kind", "identifier_label", "edge_kind").agg(
+        pl.col("date").min()).sort("identifier", "company")
+    edges = []
+    for n, row in enumerate(links.iter_rows(named=True)):
+        identifier = row["identifier"]
+        if identifier not in nodes:
+            nodes[identifier] = {"id": identifier, "label": row["identifier_label"] or identifier,
+                                 "kind": row["identifier_kind"], "member": False, "caught": False, "listed": False,
+                                 "entity_id": identifier.removeprefix("entity:")
+                                 if identifier.startswith("entity:") else None}
+        director = row["edge_kind"] == EdgeKind.DIRECTOR_OF.value
+        source, target = (identifier, row["company"]) if director else (row["company"], identifier)
+        edges.append({"data": {"id": f"{ring.ring_id}-e{n}", "source": source, "target": target,
+                               "kind": row["edge_kind"], "date": row["date"].isoformat() if row["date"] else None}})
+    return {"nodes": [{"data": d} for d in nodes.values()], "edges": edges}

@@ -29,7 +29,7 @@ from cintel.store.entity_tables import (
     screening_dispositions,
     screening_hits,
 )
-from cintel.store.frames import load_records, load_table
+from cintel.store.frames import load_inspections, load_table
 
 TRUE_HIT = "true_hit"
 CAUGHT_WEIGHT, LISTED_WEIGHT = 1.0, 0.8  # a finding weighs more than a name on a list
@@ -136,8 +136,9 @@ def _identifier_edges(engine: Engine) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _caught(engine: Engine, mentions: pl.DataFrame) -> pl.DataFrame:
-    """Importer entities of declarations whose inspection found an irregularity, dated by the inspection."""
-    inspections = load_records(engine, RecordKind.INSPECTIONS)
+    """Importer entities of declarations whose inspection found an irregularity, dated by the inspection (only
+    inspections that count as outcomes: not a superseded record)."""
+    inspections = load_inspections(engine)
     found = inspections.filter(pl.col("outcome") != OutcomeType.NO_FINDING.value).select(
         pl.col("declaration_id").alias("source_key"), pl.col("inspection_date").alias("date"))
     importers = mentions.filter((pl.col("source_kind") == RecordKind.DECLARATIONS.value)

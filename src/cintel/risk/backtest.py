@@ -181,3 +181,14 @@ def rule_backtest(frame: pl.DataFrame, hits: pl.Series) -> dict[str, Any]:
         "revenue_share": found["revenue_share"], "new_hits": int((hit & ~covered).sum()),
         "overlap": overlap.to_dicts(),
     }
+
+
+def hit_declarations(frame: pl.DataFrame, hits: pl.Series) -> pl.DataFrame:
+    """The declarations a candidate rule hit (``hits`` aligned with ``frame``), as a recorded backtest lists
+    them: declaration_id, declaration_date, is_fraud (null if never inspected) and revenue found."""
+    _check(frame, ("declaration_date",))
+    if hits.len() != frame.height:
+        raise ValueError(f"hit_declarations: hits has {hits.len()} rows, frame has {frame.height}")
+    return (frame.filter(hits.cast(pl.Boolean).fill_null(False))
+            .select("declaration_id", pl.col("declaration_date").cast(pl.Date), pl.col("is_fraud").cast(pl.Boolean),
+                    pl.col("revenue").cast(pl.Float64)))

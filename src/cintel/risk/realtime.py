@@ -1,6 +1,7 @@
 """Real-time scoring of one declaration, as it is lodged: validate, features from the day's feature
 state, rules, model, reasons. Everything history-dependent is prepared once per day
-(``RealtimeScorer.from_store``), so a call only does the work of one declaration.
+(``RealtimeScorer.from_store``), so a call only does the work of one declaration; ``RealtimeScorers``
+keeps the prepared scorers of the app's most recent days.
 
 The result is the same as the day's batch scoring would give the declaration (the feature state is
 tested equal to the batch features, the scalar rule evaluator to the vectorised one).
@@ -9,6 +10,10 @@ tested equal to the batch features, the scalar rule evaluator to the vectorised 
 from __future__ import annotations
 
 import json
+import math
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from cintel.domain.records import DECLARATIONS
 from cintel.errors import CintelError
@@ -27,6 +32,7 @@ from cintel.risk.rule_schema import RULE_SCHEMA
 from cintel.risk.rules import score_declaration
 from cintel.risk.scoring import Scorer, combine, explain_reasons, rule_complement
 from cintel.store.frames import item_schema
+from cintel.store.risk_tables import risk_rules
 
 MAX_ITEMS = 999  # the item_no range of the format
 
@@ -83,6 +89,65 @@ class RealtimeScorer:
             "rule_channel": str(hits.channel) if hits.channel else None,
             "reasons": [r.text for r in reasons],
         }
+
+
+class NoModel(CintelError):
+    """No fraud model is active: real-time scoring needs one."""
+
+
+class RealtimeScorers:
+    """The app's real-time scorers: one `RealtimeScorer` per declaration day (the feature state is a
+    day's), the most recent ``max_days`` kept, loaded lazily on first use under a lock and dropped when
+    the active models or the approved rules change (checked at most every ``check_seconds``)."""
+
+    def __init__(self, engine: Engine, *, max_days: int = 2, check_seconds: float = 5.0) -> None:
+        self.engine = engine
+        self.max_days = max_days
+        self.check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._scorers: OrderedDict[date, tuple[RealtimeScorer, threading.Lock]] = OrderedDict()
+        self._fingerprint: tuple[Any, ...] | None = None
+        self._checked = -math.inf
+
+    def _current(self) -> tuple[Any, ...]:
+        """What the scorers depend on beyond the day: the active models and the rulebook's last change."""
+        from cintel.risk.service import model_ids
+
+        r = risk_rules
+        with self.engine.connect() as conn:
+            rules = tuple(conn.execute(select(func.count(), func.max(r.c.approved_at), func.max(r.c.retired_at))
+                                       ).one())
+        return tuple(sorted(model_ids(self.engine).items())), rules
+
+    def _scorer(self, day: date) -> tuple[RealtimeScorer, threading.Lock]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self.check_seconds:
+                fingerprint = self._current()
+                self._checked = now
+                if fingerprint != self._fingerprint:
+                    self._scorers.clear()
+                    self._fingerprint = fingerprint
+            assert self._fingerprint is not None
+            if not any(name == "fraud" for name, _ in self._fingerprint[0]):
+                raise NoModel("no model is trained yet: run cintel train")
+            if day in self._scorers:
+                self._scorers.move_to_end(day)
+            else:
+                self._scorers[day] = (RealtimeScorer.from_store(self.engine, day), threading.Lock())
+                while len(self._scorers) > self.max_days:
+                    self._scorers.popitem(last=False)
+            return self._scorers[day]
+
+    def score(self, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Scores one declaration (its item rows) with the scorer of its declaration date (today when the
+        date cannot be read: validation then says why); raises DeclarationRejected or NoModel."""
+        if not items or len(items) > MAX_ITEMS:
+            raise DeclarationRejected([{"field": "items", "message": f"a declaration has 1 to {MAX_ITEMS} items"}])
+        scorer, lock = self._scorer(lodged_on(items) or date.today())
+        # A scorer's feature state grows when it meets a new (HS code, origin) pair: one call at a time.
+        with lock:
+            return scorer.score(items)
 
 
 def _validated(items: Sequence[Mapping[str, Any]], day: date) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Looking back on the store: backtests of the rulebook and models over a window, a candidate rule
 before approval, and the fairness of who got inspected. The I/O shell around ``backtest`` and
-``fairness``. It only reads, but for recording each backtest of a stored rule version (approval needs one)."""
+``fairness``. It only reads, but for recording each backtest of a stored rule version, with the declarations
+it hit (approval needs one)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from cintel.domain.access import AccessContext
-from cintel.risk.backtest import backtest, rule_backtest
+from cintel.risk.backtest import backtest, hit_declarations, rule_backtest
 from cintel.risk.fairness import fairness_report
 from cintel.risk.features import labels
 from cintel.risk.rule_schema import RULE_SCHEMA
@@ -63,25 +64,32 @@ def backtest_window(engine: Engine, start: date | None, end: date | None,
     return backtest(frame, policy)
 
 
+def _replays(engine: Engine, rules: Sequence[Rule], start: date | None,
+             end: date | None) -> list[tuple[dict[str, Any], pl.DataFrame]]:
+    """Per rule, its candidate_backtests report and the declarations it hit (backtest.hit_declarations)."""
+    lookups = load_lookups(engine)  # the values in effect: a change waiting for a second officer is not in them
+    item_frame, frame = scored_window(engine, start, end, use_model=False)
+    first: date = start or frame["declaration_date"].min()  # type: ignore[assignment]
+    last: date = end - timedelta(days=1) if end else frame["declaration_date"].max()  # type: ignore[assignment]
+    ids = frame.select("declaration_id")
+    replays = []
+    for rule in rules:
+        hits = evaluate_rules([rule], item_frame, lookups, RULE_SCHEMA).select(
+            "declaration_id", hit=pl.col("rule_ids").list.len() > 0)
+        hit = ids.join(hits, on="declaration_id", how="left")["hit"].fill_null(False)
+        report = rule_backtest(frame, hit)
+        replays.append(({"rule_id": rule.rule_id, "expression": rule.expression, "declarations": frame.height,
+                         "from": first.isoformat(), "to": last.isoformat(), **report},
+                        hit_declarations(frame, hit)))
+    return replays
+
+
 def candidate_backtests(engine: Engine, rules: Sequence[Rule], start: date | None,
                         end: date | None) -> list[dict[str, Any]]:
     """How each draft rule would have done over [start, end) (the whole store where a bound is None): hits,
     load, hit rate on what was inspected, revenue, and overlap with the approved rules. The window is
     scored once for all of them. Each report carries the days replayed as ``from`` and ``to`` (included)."""
-    lookups = load_lookups(engine)
-    item_frame, frame = scored_window(engine, start, end, use_model=False)
-    first: date = start or frame["declaration_date"].min()  # type: ignore[assignment]
-    last: date = end - timedelta(days=1) if end else frame["declaration_date"].max()  # type: ignore[assignment]
-    ids = frame.select("declaration_id")
-    reports = []
-    for rule in rules:
-        hits = evaluate_rules([rule], item_frame, lookups, RULE_SCHEMA).select(
-            "declaration_id", hit=pl.col("rule_ids").list.len() > 0)
-        aligned = ids.join(hits, on="declaration_id", how="left")
-        report = rule_backtest(frame, aligned["hit"].fill_null(False))
-        reports.append({"rule_id": rule.rule_id, "expression": rule.expression, "declarations": frame.height,
-                        "from": first.isoformat(), "to": last.isoformat(), **report})
-    return reports
+    return [report for report, _ in _replays(engine, rules, start, end)]
 
 
 def candidate_backtest(engine: Engine, rule: Rule, start: date | None, end: date | None) -> dict[str, Any]:
@@ -91,11 +99,12 @@ def candidate_backtest(engine: Engine, rule: Rule, start: date | None, end: date
 
 def backtest_stored_rules(engine: Engine, actor: AccessContext, rules: Sequence[Rule], start: date | None,
                           end: date | None) -> list[tuple[dict[str, Any], Backtest]]:
-    """Backtests stored rule versions and records each run in the rulebook, where approval looks for it."""
-    reports = candidate_backtests(engine, rules, start, end)
+    """Backtests stored rule versions and records each run in the rulebook, where approval looks for it, with
+    the declarations it hit."""
+    replays = _replays(engine, rules, start, end)
     return [(report, record_backtest(engine, actor, rule, date.fromisoformat(report["from"]),
-                                     date.fromisoformat(report["to"]), report))
-            for rule, report in zip(rules, reports, strict=True)]
+                                     date.fromisoformat(report["to"]), report, hits))
+            for rule, (report, hits) in zip(rules, replays, strict=True)]
 
 
 def backtest_stored_rule(engine: Engine, actor: AccessContext, rule_id: str, version: int | None,
@@ -106,7 +115,7 @@ def backtest_stored_rule(engine: Engine, actor: AccessContext, rule_id: str, ver
     rule = rule_version(engine, rule_id, version)
     ((report, recorded),) = backtest_stored_rules(engine, actor, [rule], start, end)
     return {**report, "version": rule.version, "status": rule.status.value, "author": rule.author,
-            "backtest_id": recorded.backtest_id, "run_by": recorded.run_by}
+            "backtest_id": recorded.backtest_id, "run_by": recorded.run_by, "listed_hits": recorded.listed_hits}
 
 
 def fairness_window(engine: Engine, start: date | None, end: date | None, *,

@@ -63,11 +63,14 @@ DECLARATION_COLUMNS: Mapping[str, ColumnType] = {f.name: _column_type(f.kind) fo
 class RuleError(CintelError):
     """A rule the language refuses, with the offending token and where it is: 1-based line and column of
     its first character, and its span in the text as 0-based offsets ``start`` (included) and ``end``
-    (excluded), so an editor can mark it. All are 0 / None when the error has no place (an empty rule)."""
+    (excluded), so an editor can mark it. All are 0 / None when the error has no place (an empty rule).
+    ``field`` names the part of a rule that is wrong: the expression, or another field of the rule (its id,
+    weight, channel, reason, validity or scope), so a form shows the error beside it."""
 
     def __init__(self, message: str, *, token: str = "", line: int = 0, col: int = 0, hint: str = "",
-                 start: int | None = None, end: int | None = None) -> None:
+                 start: int | None = None, end: int | None = None, field: str = "expression") -> None:
         self.message = message
+        self.field = field
         self.token = token
         self.line = line
         self.col = col
@@ -485,6 +488,12 @@ class _Checker:
         raise self.error(f"unknown function '{name.lower()}'", e, "allowed: " + ", ".join(FUNCTIONS))
 
 
+def not_text_at(value: str) -> int | None:
+    """Where ``value`` holds a lone surrogate (a code point that is not a character: JSON can carry one, UTF-8
+    cannot, so no store, page or log could hold it); None when it is all text."""
+    return next((i for i, ch in enumerate(value) if "\ud800" <= ch <= "\udfff"), None)
+
+
 def check_rule(expression: str, schema: Mapping[str, ColumnType] = DECLARATION_COLUMNS,
                lookups: Collection[str] | None = None) -> CheckedRule:
     """Checks a rule against the columns of schema and, when given, the names of the lookup lists.
@@ -493,6 +502,12 @@ def check_rule(expression: str, schema: Mapping[str, ColumnType] = DECLARATION_C
     """
     if not isinstance(expression, str):
         raise RuleError("a rule is text")
+    bad = not_text_at(expression)
+    if bad is not None:
+        # Said without the character itself, which no answer could carry.
+        line, col = _position(expression, bad)
+        raise RuleError("the rule holds a code point that is not a character (a lone surrogate)", line=line,
+                        col=col, start=bad, end=bad + 1)
     checker = _Checker(expression, schema, lookups)
     try:
         tree = checker.parse()

@@ -1,51 +1,66 @@
-"""The rulebook in the store: versioned rules with four-eyes approval after a recorded backtest, lookup
-lists and risk profiles.
+"""The rulebook in the store: versioned rules with four-eyes approval after a recorded backtest (which keeps
+the declarations it hit), lookup lists and risk profiles.
 
 Every function takes a SQLAlchemy Engine (one transaction per call) or a Connection (the caller's
-transaction) and the AccessContext of whoever acts, whose user is recorded as author, approver or
-retirer. Rule expressions are checked before they are saved, against the rule schema and the lookup
-lists the store holds.
+transaction) and the AccessContext of whoever acts, whose user is recorded as author or approver. Rule
+expressions are checked before they are saved, against the rule schema and the lookup lists the store holds.
+Changing a lookup list an officer keeps, dropping one and retiring a rule take a second officer:
+``cintel.risk.rulebook_changes``; only automatic feeds (``add_lookup_values``) change a list at once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+import polars as pl
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from cintel.domain.access import AccessContext
 from cintel.domain.codes import Channel
-from cintel.errors import CintelError
+from cintel.risk.lookups import (
+    Lookup,
+    LookupKind,
+    add_lookup_values,
+    create_lookup,
+    list_lookups,
+    load_lookups,
+    lookup_names,
+    lookup_values,
+)
 from cintel.risk.rule_language import ColumnType, RuleError, check_rule
 from cintel.risk.rule_schema import RULE_SCHEMA
+from cintel.risk.rulebook_policy import (
+    RULE_APPROVERS,
+    RULE_EDITORS,
+    NotInRulebook,
+    RulebookError,
+    clean_text,
+    require_role,
+    utc_now,
+    valid_name,
+)
 from cintel.risk.rules import Rule, RuleStatus, regimes_of
+from cintel.store.bulk import copy_rows
 from cintel.store.risk_tables import (
-    risk_lookup_values,
-    risk_lookups,
     risk_profile_rules,
     risk_profiles,
+    risk_rule_backtest_hits,
     risk_rule_backtests,
     risk_rules,
 )
 from cintel.store.transaction import Bind, transaction
 
-
-class RulebookError(CintelError):
-    """A rulebook operation the store's state does not allow (unknown rule, self-approval, ...)."""
-
-
-class LookupKind(StrEnum):
-    TRADER = "trader"
-    DECLARANT = "declarant"
-    COUNTRY = "country"
-    HS_CODE = "hs_code"
-    BL_NUMBER = "bl_number"
-    OTHER = "other"
+# The lookup lists and the rulebook's errors and roles are read from here too, as before they had modules.
+__all__ = ["RULE_APPROVERS", "RULE_EDITORS", "Backtest", "BacktestHits", "Lookup", "LookupKind", "NotInRulebook",
+           "Profile", "RulebookError", "Threat", "active_rules", "add_lookup_values", "add_profile_rule", "add_rule",
+           "approve_rule", "backtest_hits", "create_lookup", "create_profile", "list_lookups", "list_profiles",
+           "list_rules", "load_lookups", "lookup_names", "lookup_values", "pending_draft", "record_backtest",
+           "rule_backtests", "rule_version", "rule_versions", "rules_using_lookup", "superseded_by"]
 
 
 class Threat(StrEnum):
@@ -60,15 +75,6 @@ class Threat(StrEnum):
 
 
 @dataclass(frozen=True)
-class Lookup:
-    name: str
-    kind: LookupKind
-    description: str
-    created_by: str
-    values: int
-
-
-@dataclass(frozen=True)
 class Profile:
     name: str
     threat: Threat
@@ -76,6 +82,11 @@ class Profile:
     offices: tuple[str, ...] | None
     created_by: str
     rule_ids: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "threat": self.threat.value, "description": self.description,
+                "offices": list(self.offices) if self.offices else None, "created_by": self.created_by,
+                "rules": list(self.rule_ids)}
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,7 @@ class Backtest:
     overlap: list[dict[str, Any]]
     run_by: str
     run_at: datetime
+    listed_hits: int = 0  # hits kept with the record (runs recorded before migration 0012 kept none)
 
     @property
     def hit_rate(self) -> float | None:
@@ -108,8 +120,30 @@ class Backtest:
         return d
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+@dataclass(frozen=True)
+class BacktestHits:
+    """One page of the declarations a recorded backtest hit, newest first: id, date, what its inspection
+    found (``is_fraud`` None if never inspected) and the revenue found."""
+
+    backtest: Backtest
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = [{**r, "declaration_date": r["declaration_date"].isoformat()} for r in self.rows]
+        return {"backtest_id": self.backtest.backtest_id, "rule_id": self.backtest.rule_id,
+                "version": self.backtest.version, "hits": rows, "total": self.total, "page": self.page,
+                "size": self.size, "pages": self.pages}
+
+
+# The columns of a backtest's hit list (cintel.risk.backtest.hit_declarations gives them).
+HIT_COLUMNS = ("declaration_id", "declaration_date", "is_fraud", "revenue")
 
 
 # ---------------------------------------------------------------- rules
@@ -123,8 +157,8 @@ def _rule(row: RowMapping) -> Rule:
                 channel=Channel(row["channel"]) if row["channel"] else None, valid_from=row["valid_from"],
                 valid_to=row["valid_to"], offices=frozenset(offices) if offices is not None else None,
                 regimes=regimes_of(regimes), status=RuleStatus(row["status"]), created_at=row["created_at"],
-                approved_by=row["approved_by"], approved_at=row["approved_at"], retired_by=row["retired_by"],
-                retired_at=row["retired_at"])
+                approved_by=row["approved_by"], approved_at=row["approved_at"],
+                approval_comment=row["approval_comment"], retired_by=row["retired_by"], retired_at=row["retired_at"])
 
 
 def add_rule(bind: Bind, actor: AccessContext, rule_id: str, expression: str, reason: str, *,
@@ -139,14 +173,14 @@ def add_rule(bind: Bind, actor: AccessContext, rule_id: str, expression: str, re
     try:
         fixed = Channel(channel) if channel is not None else None
     except ValueError:
-        raise RuleError(f"unknown channel '{channel}'; a rule fixes yellow or red") from None
+        raise RuleError(f"unknown channel '{channel}'; a rule fixes yellow or red", field="channel") from None
     with transaction(bind) as conn:
         check_rule(expression, schema, lookup_names(conn))
         latest = conn.execute(select(func.max(risk_rules.c.version)).where(risk_rules.c.rule_id == rule_id)).scalar()
         rule = Rule(rule_id=rule_id, version=(latest or 0) + 1, expression=expression, reason=reason,
                     author=actor.user, weight=weight, channel=fixed, valid_from=valid_from, valid_to=valid_to,
                     offices=frozenset(offices) if offices else None, regimes=regimes_of(regimes or None),
-                    status=RuleStatus.DRAFT, created_at=_now())
+                    status=RuleStatus.DRAFT, created_at=utc_now())
         d = rule.to_dict()
         conn.execute(insert(risk_rules).values(
             rule_id=rule.rule_id, version=rule.version, expression=rule.expression, reason=rule.reason,
@@ -163,7 +197,7 @@ def rule_versions(bind: Bind, rule_id: str) -> list[Rule]:
         rows = conn.execute(select(risk_rules).where(risk_rules.c.rule_id == rule_id)
                             .order_by(risk_rules.c.version)).mappings().all()
     if not rows:
-        raise RulebookError(f"no rule '{rule_id}'")
+        raise NotInRulebook(f"no rule '{rule_id}'")
     return [_rule(r) for r in rows]
 
 
@@ -172,8 +206,24 @@ def rule_version(bind: Bind, rule_id: str, version: int | None = None) -> Rule:
     versions = rule_versions(bind, rule_id)
     chosen = versions[-1] if version is None else next((r for r in versions if r.version == version), None)
     if chosen is None:
-        raise RulebookError(f"rule '{rule_id}' has no version {version}")
+        raise NotInRulebook(f"rule '{rule_id}' has no version {version}")
     return chosen
+
+
+def pending_draft(versions: Sequence[Rule]) -> Rule | None:
+    """The draft awaiting approval among a rule's versions: the latest draft newer than every approved
+    version. An older draft is superseded: approving it would change nothing, the newer approval scores."""
+    approved = max((r.version for r in versions if r.status is RuleStatus.APPROVED), default=0)
+    drafts = [r for r in versions if r.status is RuleStatus.DRAFT and r.version > approved]
+    return drafts[-1] if drafts else None
+
+
+def superseded_by(rule: Rule, versions: Sequence[Rule]) -> int | None:
+    """The approved version that supersedes a draft never approved (None if it is not superseded)."""
+    if rule.status is not RuleStatus.DRAFT:
+        return None
+    newer = [r.version for r in versions if r.status is RuleStatus.APPROVED and r.version > rule.version]
+    return min(newer) if newer else None
 
 
 def list_rules(bind: Bind, *, status: RuleStatus | None = None, all_versions: bool = False) -> list[Rule]:
@@ -190,16 +240,29 @@ def list_rules(bind: Bind, *, status: RuleStatus | None = None, all_versions: bo
 
 
 def approve_rule(bind: Bind, actor: AccessContext, rule_id: str, version: int | None = None,
-                 schema: Mapping[str, ColumnType] = RULE_SCHEMA) -> Rule:
-    """Approves a draft (the latest one by default). Four eyes: the approver must not be its author; and
-    the draft must have been backtested (record_backtest), so the approver can see what it would do."""
+                 schema: Mapping[str, ColumnType] = RULE_SCHEMA, *, comment: str | None = None) -> Rule:
+    """Approves a draft (the one awaiting approval by default), keeping the approver's comment. Four eyes:
+    the approver holds an approver role and is not its author; the draft must have been backtested
+    (record_backtest), so the approver can see what it would do; and no newer version is approved already
+    (that draft is superseded)."""
+    require_role(actor, RULE_APPROVERS, "approving a rule")
+    note = clean_text(comment, "comment", "comment", required=False)
     with transaction(bind) as conn:
         versions = rule_versions(conn, rule_id)
-        drafts = [r for r in versions if r.status is RuleStatus.DRAFT and (version is None or r.version == version)]
-        if not drafts:
-            which = f"version {version}" if version else "no version"
-            raise RulebookError(f"rule '{rule_id}': {which} is a draft; only drafts can be approved")
-        draft = drafts[-1]
+        if version is None:
+            awaiting = pending_draft(versions)
+            if awaiting is None:
+                raise RulebookError(f"rule '{rule_id}' has no draft awaiting approval; only drafts can be approved")
+            draft = awaiting
+        else:
+            draft = rule_version(conn, rule_id, version)
+            if draft.status is not RuleStatus.DRAFT:
+                raise RulebookError(f"rule '{rule_id}': version {version} is {draft.status}; only drafts can be "
+                                    "approved")
+        newer = superseded_by(draft, versions)
+        if newer is not None:
+            raise RulebookError(f"rule '{rule_id}' v{draft.version} is superseded by approved v{newer}; write a "
+                                "new version to change the rule")
         if draft.author == actor.user:
             raise RulebookError(f"rule '{rule_id}' v{draft.version} was written by {actor.user}; "
                                 "another officer must approve it (four eyes)")
@@ -208,32 +271,54 @@ def approve_rule(bind: Bind, actor: AccessContext, rule_id: str, version: int | 
                                 f"(`cintel rules backtest {rule_id}` or the rule's page) before approving it")
         # The lookups may have changed since the draft was written: check again before it can score.
         check_rule(draft.expression, schema, lookup_names(conn))
-        now = _now()
+        now = utc_now()
         conn.execute(update(risk_rules)
                      .where(risk_rules.c.rule_id == rule_id, risk_rules.c.version == draft.version)
-                     .values(status=RuleStatus.APPROVED.value, approved_by=actor.user, approved_at=now))
-    return replace(draft, status=RuleStatus.APPROVED, approved_by=actor.user, approved_at=now)
+                     .values(status=RuleStatus.APPROVED.value, approved_by=actor.user, approved_at=now,
+                             approval_comment=note))
+    return replace(draft, status=RuleStatus.APPROVED, approved_by=actor.user, approved_at=now,
+                   approval_comment=note)
 
 
 def record_backtest(bind: Bind, actor: AccessContext, rule: Rule, window_from: date, window_to: date,
-                    report: Mapping[str, Any]) -> Backtest:
+                    report: Mapping[str, Any], hits: pl.DataFrame | None = None) -> Backtest:
     """Records the backtest of a stored rule version (a report of cintel.risk.backtest.rule_backtest over
-    [window_from, window_to], both days included) run by actor; returns it with its id."""
+    [window_from, window_to], both days included) run by actor, with the declarations it hit when given
+    (``HIT_COLUMNS``); returns it with its id."""
     counts = {key: int(report[key]) for key in ("declarations", "hits", "labelled", "frauds", "new_hits")}
     revenue = float(report["revenue"] or 0.0)
     overlap = [dict(o) for o in report["overlap"]]
-    now = _now()
+    now = utc_now()
     with transaction(bind) as conn:
         if not conn.execute(select(risk_rules.c.version).where(risk_rules.c.rule_id == rule.rule_id,
                                                                risk_rules.c.version == rule.version)).first():
-            raise RulebookError(f"no rule '{rule.rule_id}' v{rule.version} to record a backtest of")
+            raise NotInRulebook(f"no rule '{rule.rule_id}' v{rule.version} to record a backtest of")
         backtest_id = conn.execute(insert(risk_rule_backtests).values(
             rule_id=rule.rule_id, version=rule.version, window_from=window_from, window_to=window_to,
             revenue=revenue, overlap=json.dumps(overlap), run_by=actor.user, run_at=now, **counts)
             .returning(risk_rule_backtests.c.backtest_id)).scalar_one()
+        listed = 0
+        if hits is not None:
+            listed = copy_rows(conn, risk_rule_backtest_hits,
+                               hits.select(HIT_COLUMNS).unique("declaration_id", keep="first", maintain_order=True)
+                               .with_columns(backtest_id=pl.lit(backtest_id, pl.Int64)))
     return Backtest(backtest_id=backtest_id, rule_id=rule.rule_id, version=rule.version, window_from=window_from,
                     window_to=window_to, revenue=revenue, overlap=overlap, run_by=actor.user, run_at=now,
-                    **counts)
+                    listed_hits=listed, **counts)
+
+
+def _listed_counts(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    query = (select(risk_rule_backtest_hits.c.backtest_id, func.count().label("n"))
+             .where(risk_rule_backtest_hits.c.backtest_id.in_(ids)).group_by(risk_rule_backtest_hits.c.backtest_id))
+    return {int(i): int(n) for i, n in conn.execute(query)}
+
+
+def _backtests(conn: Connection, rows: Sequence[RowMapping]) -> list[Backtest]:
+    listed = _listed_counts(conn, [r["backtest_id"] for r in rows])
+    return [Backtest(**{**row, "overlap": json.loads(row["overlap"])}, listed_hits=listed.get(row["backtest_id"], 0))
+            for row in rows]
 
 
 def rule_backtests(bind: Bind, rule_id: str, version: int | None = None) -> list[Backtest]:
@@ -243,20 +328,33 @@ def rule_backtests(bind: Bind, rule_id: str, version: int | None = None) -> list
         query = query.where(risk_rule_backtests.c.version == version)
     with transaction(bind) as conn:
         rows = conn.execute(query.order_by(risk_rule_backtests.c.backtest_id.desc())).mappings().all()
-    return [Backtest(**{**row, "overlap": json.loads(row["overlap"])}) for row in rows]
+        return _backtests(conn, rows)
 
 
-def retire_rule(bind: Bind, actor: AccessContext, rule_id: str) -> list[Rule]:
-    """Retires every draft and approved version of a rule: it stops scoring, its history stays."""
+def backtest_hits(bind: Bind, rule_id: str, backtest_id: int, page: int = 1, size: int = 100) -> BacktestHits:
+    """One page of the declarations a recorded backtest of ``rule_id`` hit, newest first (NotInRulebook for a
+    backtest that is not one of that rule's)."""
+    if page < 1 or not 1 <= size <= 1_000:
+        raise RulebookError("page is from 1, size from 1 to 1,000", field="page")
+    hits = risk_rule_backtest_hits.c
     with transaction(bind) as conn:
-        live = [r for r in rule_versions(conn, rule_id) if r.status is not RuleStatus.RETIRED]
-        if not live:
-            raise RulebookError(f"rule '{rule_id}' is already retired")
-        now = _now()
-        conn.execute(update(risk_rules)
-                     .where(risk_rules.c.rule_id == rule_id, risk_rules.c.status != RuleStatus.RETIRED.value)
-                     .values(status=RuleStatus.RETIRED.value, retired_by=actor.user, retired_at=now))
-    return [replace(r, status=RuleStatus.RETIRED, retired_by=actor.user, retired_at=now) for r in live]
+        rows = conn.execute(select(risk_rule_backtests).where(risk_rule_backtests.c.backtest_id == backtest_id,
+                                                              risk_rule_backtests.c.rule_id == rule_id)
+                            ).mappings().all()
+        if not rows:
+            raise NotInRulebook(f"rule '{rule_id}' has no backtest {backtest_id}")
+        (backtest,) = _backtests(conn, rows)
+        listed = conn.execute(select(hits.declaration_id, hits.declaration_date, hits.is_fraud, hits.revenue)
+                              .where(hits.backtest_id == backtest_id)
+                              .order_by(hits.declaration_date.desc(), hits.declaration_id)
+                              .limit(size).offset((page - 1) * size)).mappings().all()
+    return BacktestHits(backtest, [dict(r) for r in listed], backtest.listed_hits, page, size)
+
+
+def rules_using_lookup(bind: Bind, name: str) -> list[Rule]:
+    """The versions not retired (drafts and approved) whose expression names the lookup list ``name``."""
+    return [r for r in list_rules(bind, all_versions=True)
+            if r.status is not RuleStatus.RETIRED and name in r.check(RULE_SCHEMA).lookups]
 
 
 def active_rules(bind: Bind, on_date: date) -> list[Rule]:
@@ -271,93 +369,6 @@ def active_rules(bind: Bind, on_date: date) -> list[Rule]:
             and (r.valid_to is None or on_date <= r.valid_to)]
 
 
-# ---------------------------------------------------------------- lookup lists
-
-
-def create_lookup(bind: Bind, actor: AccessContext, name: str, kind: LookupKind | str, description: str) -> Lookup:
-    """Creates an empty lookup list that rules can name: `importer_id IN LOOKUP('name')`."""
-    try:
-        lookup_kind = LookupKind(kind)
-    except ValueError:
-        raise RulebookError(f"unknown lookup kind '{kind}'; use {', '.join(k.value for k in LookupKind)}") from None
-    if not name or len(name) > 64 or not name.replace("_", "").replace("-", "").isalnum():
-        raise RulebookError(f"lookup name '{name}' must be 1-64 letters, digits, '_' or '-'")
-    with transaction(bind) as conn:
-        if conn.execute(select(risk_lookups.c.name).where(risk_lookups.c.name == name)).first():
-            raise RulebookError(f"lookup list '{name}' already exists")
-        conn.execute(insert(risk_lookups).values(name=name, kind=lookup_kind.value, description=description,
-                                                 created_by=actor.user, created_at=_now()))
-    return Lookup(name, lookup_kind, description, actor.user, 0)
-
-
-def _require_lookup(conn: Connection, name: str) -> None:
-    if not conn.execute(select(risk_lookups.c.name).where(risk_lookups.c.name == name)).first():
-        raise RulebookError(f"no lookup list '{name}'")
-
-
-def add_lookup_values(bind: Bind, actor: AccessContext, name: str, values: Iterable[str],
-                      note: str | None = None) -> int:
-    """Adds values to a lookup list (values already there are kept as they are); returns how many were new."""
-    wanted = {v.strip() for v in values if v.strip()}
-    too_long = [v for v in wanted if len(v) > 128]
-    if too_long:
-        raise RulebookError(f"lookup value '{too_long[0][:40]}...' is longer than 128 characters")
-    with transaction(bind) as conn:
-        _require_lookup(conn, name)
-        have = set(conn.execute(select(risk_lookup_values.c.value).where(risk_lookup_values.c.name == name))
-                   .scalars())
-        new = sorted(wanted - have)
-        if new:
-            now = _now()
-            conn.execute(insert(risk_lookup_values),
-                         [{"name": name, "value": v, "note": note, "added_by": actor.user, "added_at": now}
-                          for v in new])
-    return len(new)
-
-
-def remove_lookup_values(bind: Bind, name: str, values: Iterable[str]) -> int:
-    """Removes values from a lookup list; returns how many were there."""
-    gone = sorted({v.strip() for v in values})
-    with transaction(bind) as conn:
-        _require_lookup(conn, name)
-        result = conn.execute(delete(risk_lookup_values).where(risk_lookup_values.c.name == name,
-                                                               risk_lookup_values.c.value.in_(gone)))
-    return int(result.rowcount or 0)
-
-
-def list_lookups(bind: Bind) -> list[Lookup]:
-    """Every lookup list with its number of values."""
-    counts = (select(risk_lookup_values.c.name, func.count().label("n"))
-              .group_by(risk_lookup_values.c.name).subquery())
-    with transaction(bind) as conn:
-        rows = conn.execute(select(risk_lookups, counts.c.n).outerjoin(counts, counts.c.name == risk_lookups.c.name)
-                            .order_by(risk_lookups.c.name)).mappings().all()
-    return [Lookup(r["name"], LookupKind(r["kind"]), r["description"], r["created_by"], int(r["n"] or 0))
-            for r in rows]
-
-
-def lookup_values(bind: Bind, name: str) -> list[str]:
-    """The values of one lookup list, sorted."""
-    with transaction(bind) as conn:
-        _require_lookup(conn, name)
-        return sorted(conn.execute(select(risk_lookup_values.c.value)
-                                   .where(risk_lookup_values.c.name == name)).scalars())
-
-
-def lookup_names(bind: Bind) -> set[str]:
-    with transaction(bind) as conn:
-        return set(conn.execute(select(risk_lookups.c.name)).scalars())
-
-
-def load_lookups(bind: Bind) -> dict[str, frozenset[str]]:
-    """Every lookup list as name -> values: what rules are compiled and evaluated with."""
-    with transaction(bind) as conn:
-        result: dict[str, set[str]] = {n: set() for n in conn.execute(select(risk_lookups.c.name)).scalars()}
-        for name, value in conn.execute(select(risk_lookup_values.c.name, risk_lookup_values.c.value)):
-            result[name].add(value)
-    return {k: frozenset(v) for k, v in result.items()}
-
-
 # ---------------------------------------------------------------- profiles
 
 
@@ -367,22 +378,28 @@ def create_profile(bind: Bind, actor: AccessContext, name: str, threat: Threat |
     try:
         kind = Threat(threat)
     except ValueError:
-        raise RulebookError(f"unknown threat '{threat}'; use {', '.join(t.value for t in Threat)}") from None
+        raise RulebookError(f"unknown threat '{threat}'; use {', '.join(t.value for t in Threat)}",
+                            field="threat") from None
+    valid_name(name, "profile")
+    told = clean_text(description, "description", "description", required=False) or ""
     with transaction(bind) as conn:
         if conn.execute(select(risk_profiles.c.name).where(risk_profiles.c.name == name)).first():
-            raise RulebookError(f"profile '{name}' already exists")
+            raise RulebookError(f"profile '{name}' already exists", field="name")
         conn.execute(insert(risk_profiles).values(
-            name=name, threat=kind.value, description=description,
-            offices=json.dumps(sorted(offices)) if offices else None, created_by=actor.user, created_at=_now()))
-    return Profile(name, kind, description, tuple(sorted(offices)) if offices else None, actor.user, ())
+            name=name, threat=kind.value, description=told,
+            offices=json.dumps(sorted(offices)) if offices else None, created_by=actor.user, created_at=utc_now()))
+    return Profile(name, kind, told, tuple(sorted(offices)) if offices else None, actor.user, ())
 
 
 def add_profile_rule(bind: Bind, profile: str, rule_id: str) -> None:
     """Puts a rule (all its versions) in a profile; adding it twice changes nothing."""
     with transaction(bind) as conn:
         if not conn.execute(select(risk_profiles.c.name).where(risk_profiles.c.name == profile)).first():
-            raise RulebookError(f"no profile '{profile}'")
-        rule_versions(conn, rule_id)
+            raise RulebookError(f"no profile '{profile}'", field="profile")
+        try:
+            rule_versions(conn, rule_id)
+        except NotInRulebook as exc:  # the rule is an input here, not the page's subject
+            raise RulebookError(str(exc), field="rule_id") from None
         if not conn.execute(select(risk_profile_rules.c.rule_id).where(risk_profile_rules.c.profile == profile,
                                                                        risk_profile_rules.c.rule_id == rule_id)
                             ).first():

@@ -20,7 +20,14 @@ import polars as pl
 
 from cintel.domain.codes import Channel, DeclarationType
 from cintel.risk.rule_eval import evaluate, hit_expr, like_regex, matches, to_polars
-from cintel.risk.rule_language import DECLARATION_COLUMNS, CheckedRule, ColumnType, RuleError, check_rule
+from cintel.risk.rule_language import (
+    DECLARATION_COLUMNS,
+    CheckedRule,
+    ColumnType,
+    RuleError,
+    check_rule,
+    not_text_at,
+)
 
 __all__ = ["DeclarationHits", "Rule", "RuleStatus", "evaluate", "evaluate_rules", "hit_expr", "like_regex",
            "matches", "regimes_of", "score_declaration", "to_polars"]
@@ -61,28 +68,37 @@ class Rule:
     created_at: datetime | None = None
     approved_by: str | None = None
     approved_at: datetime | None = None
+    approval_comment: str | None = None  # what the approver noted
     retired_by: str | None = None
     retired_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not RULE_ID.fullmatch(self.rule_id):
-            raise RuleError(f"rule id '{self.rule_id}' must be 1-64 letters, digits, '_', '.' or '-'")
+            raise RuleError(f"rule id '{self.rule_id}' must be 1-64 letters, digits, '_', '.' or '-'",
+                            field="rule_id")
         if (self.weight is None) == (self.channel is None):
-            raise RuleError(f"rule {self.rule_id} needs exactly one of a weight or a fixed channel")
+            raise RuleError(f"rule {self.rule_id} needs exactly one of a weight or a fixed channel", field="weight")
         if self.weight is not None and not (math.isfinite(self.weight) and 0 < self.weight <= 1):
             # The scorer reads a weight as the chance a hit is fraudulent (noisy-OR with the model).
             raise RuleError(f"rule {self.rule_id}: the weight must be a number in (0, 1], the share of its hits "
-                            f"expected to be fraudulent")
+                            f"expected to be fraudulent", field="weight")
         if self.channel is not None and self.channel not in FIXED_CHANNELS:
-            raise RuleError(f"rule {self.rule_id}: a fixed channel is yellow or red, not {self.channel}")
+            raise RuleError(f"rule {self.rule_id}: a fixed channel is yellow or red, not {self.channel}",
+                            field="channel")
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise RuleError(f"rule {self.rule_id}: valid_to {self.valid_to} is before valid_from {self.valid_from}")
+            raise RuleError(f"rule {self.rule_id}: valid_to {self.valid_to} is before valid_from {self.valid_from}",
+                            field="valid_to")
         if not self.reason.strip():
-            raise RuleError(f"rule {self.rule_id} needs a reason officers can read")
+            raise RuleError(f"rule {self.rule_id} needs a reason officers can read", field="reason")
+        if not_text_at(self.reason) is not None or any(not_text_at(o) is not None for o in self.offices or ()):
+            raise RuleError(f"rule {self.rule_id}: its reason or offices hold a code point that is not a character "
+                            "(a lone surrogate)", field="reason")
         if self.offices is not None and not self.offices:
-            raise RuleError(f"rule {self.rule_id}: an empty office list would never apply; omit it for all offices")
+            raise RuleError(f"rule {self.rule_id}: an empty office list would never apply; omit it for all offices",
+                            field="offices")
         if self.regimes is not None and not self.regimes:
-            raise RuleError(f"rule {self.rule_id}: an empty regime list would never apply; omit it for all")
+            raise RuleError(f"rule {self.rule_id}: an empty regime list would never apply; omit it for all",
+                            field="regimes")
 
     @property
     def key(self) -> tuple[str, int]:
@@ -112,7 +128,7 @@ class Rule:
             checked = check_rule(self.expression, schema, names)
         except RuleError as exc:
             raise RuleError(f"rule {self.rule_id} v{self.version}: {exc.message}", token=exc.token, line=exc.line,
-                            col=exc.col, hint=exc.hint) from None
+                            col=exc.col, hint=exc.hint, field=exc.field) from None
         if len(_CHECKED) >= _CHECKED_MAX:
             _CHECKED.clear()
         _CHECKED[key] = (schema, checked)
@@ -134,7 +150,8 @@ def regimes_of(codes: Sequence[str] | None) -> frozenset[DeclarationType] | None
     try:
         return frozenset(DeclarationType(c.upper()) for c in codes)
     except ValueError:
-        raise RuleError(f"unknown regime in {list(codes)}; use {', '.join(DeclarationType.codes())}") from None
+        raise RuleError(f"unknown regime in {list(codes)}; use {', '.join(DeclarationType.codes())}",
+                        field="regimes") from None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,12 @@ from cintel.risk.rules import Rule, evaluate_rules
 # Revenue is floored so that a likely but cheap fraud still ranks above an unlikely one.
 MIN_REVENUE = 1.0
 RANKINGS = ("value", "risk")
+# Reasons an assessment's explanation keeps, with their contributions (the page's chart and table).
+EXPLAINED_REASONS = 8
 _HITS = pl.List(pl.Struct({"rule_id": pl.String, "version": pl.Int32}))
+# One reason of an explanation: the feature (or "rule:<id>"), its contribution to the log-odds of fraud
+# (null for a rule, which adds to the risk separately) and the sentence an officer reads.
+EXPLANATION = pl.List(pl.Struct({"feature": pl.String, "contribution": pl.Float64, "text": pl.String}))
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ def assess(item_frame: pl.DataFrame, decl: pl.DataFrame, scorer: Scorer, *,
 
     Columns: declaration_id, probability, expected_revenue, risk, priority, rule_hits ([{rule_id,
     version}]), rule_ids, rule_score, rule_channel, reasons (top sentences: rules first, then the
-    model's strongest positive contributions).
+    model's strongest positive contributions) and explanation (``with_reasons``).
 
     ``explain``: True gives reasons for every declaration; a share such as 0.05 only for the top 5 %
     by priority (what reaches the queue: TreeSHAP costs tens of predictions per row), the others get
@@ -129,7 +134,8 @@ def assess(item_frame: pl.DataFrame, decl: pl.DataFrame, scorer: Scorer, *,
         rule_channel=pl.col("rule_channel"),
     )
     if explain is False:
-        return assessed.with_columns(reasons=pl.lit([], dtype=pl.List(pl.String)))
+        return assessed.with_columns(reasons=pl.lit([], dtype=pl.List(pl.String)),
+                                     explanation=pl.lit([], dtype=EXPLANATION))
     if explain is True:
         return with_reasons(assessed, decl, scorer)
     cut = assessed["priority"].quantile(1.0 - float(explain), "higher") if assessed.height else 0.0
@@ -139,37 +145,52 @@ def assess(item_frame: pl.DataFrame, decl: pl.DataFrame, scorer: Scorer, *,
 
 def with_reasons(assessed: pl.DataFrame, decl: pl.DataFrame, scorer: Scorer,
                  declaration_ids: pl.Series | None = None) -> pl.DataFrame:
-    """The assessments with their ``reasons`` column: model and rule reasons for ``declaration_ids``
-    (all when None), rule reasons only for the others."""
+    """The assessments with their ``reasons`` (the top ``scorer.reasons`` sentences) and ``explanation``
+    (up to ``EXPLAINED_REASONS`` reasons with their contributions, type ``EXPLANATION``): model and rule
+    reasons for ``declaration_ids`` (all when None), rule reasons only for the others."""
     text = scorer.rule_reasons
-    rules_only = [[text[r] for r in ids if r in text] for ids in assessed["rule_ids"].to_list()]
-    assessed = assessed.drop("reasons", strict=False).with_columns(
-        reasons=pl.Series(rules_only, dtype=pl.List(pl.String)))
+    rules_only = [[Reason(f"rule:{r}", float("nan"), True, text[r]) for r in ids if r in text]
+                  for ids in assessed["rule_ids"].to_list()]
+    assessed = assessed.drop("reasons", "explanation", strict=False).with_columns(
+        reasons=pl.Series([[r.text for r in rs] for rs in rules_only], dtype=pl.List(pl.String)),
+        explanation=pl.Series([explanation(rs) for rs in rules_only], dtype=EXPLANATION))
     wanted = decl if declaration_ids is None else decl.filter(pl.col("declaration_id").is_in(declaration_ids.implode()))
     if wanted.is_empty():
         return assessed
     ids = wanted.select("declaration_id").join(assessed.select("declaration_id", "rule_ids"), on="declaration_id",
                                                how="left", maintain_order="left")
-    reasons = explain_reasons(wanted, ids["rule_ids"], scorer)
-    explained = pl.DataFrame({"declaration_id": ids["declaration_id"],
-                              "_r": pl.Series([[r.text for r in rs] for rs in reasons], dtype=pl.List(pl.String))})
-    return (assessed.join(explained, on="declaration_id", how="left", maintain_order="left")
-            .with_columns(reasons=pl.coalesce("_r", "reasons")).drop("_r"))
+    # One pass of contributions gives both: the short list is the head of the long one.
+    explained = explain_reasons(wanted, ids["rule_ids"], scorer, k=max(scorer.reasons, EXPLAINED_REASONS))
+    short = [rs[: max(scorer.reasons, sum(r.feature.startswith("rule:") for r in rs))] for rs in explained]
+    frame = pl.DataFrame({"declaration_id": ids["declaration_id"],
+                          "_r": pl.Series([[r.text for r in rs] for rs in short], dtype=pl.List(pl.String)),
+                          "_x": pl.Series([explanation(rs) for rs in explained], dtype=EXPLANATION)})
+    return (assessed.join(frame, on="declaration_id", how="left", maintain_order="left")
+            .with_columns(reasons=pl.coalesce("_r", "reasons"), explanation=pl.coalesce("_x", "explanation"))
+            .drop("_r", "_x"))
 
 
-def explain_reasons(decl: pl.DataFrame, rule_ids: pl.Series, scorer: Scorer) -> list[list[Reason]]:
+def explanation(reasons: Sequence[Reason]) -> list[dict[str, Any]]:
+    """Reasons as the explanation stores them: feature, contribution (None for a rule), text."""
+    return [{"feature": r.feature, "contribution": None if r.contribution != r.contribution else r.contribution,
+             "text": r.text} for r in reasons]
+
+
+def explain_reasons(decl: pl.DataFrame, rule_ids: pl.Series, scorer: Scorer, k: int | None = None
+                    ) -> list[list[Reason]]:
     """Top reasons per declaration: the rules it hit first (officers trust what they wrote), then the
-    model's strongest positive contributions in words, up to ``scorer.reasons`` in all."""
+    model's strongest positive contributions in words, up to ``k`` (default ``scorer.reasons``) in all."""
+    k = k or scorer.reasons
     from_model: list[list[Reason]] = [[] for _ in range(decl.height)]
     if scorer.fraud_model is not None and decl.height:
         contrib, _ = scorer.fraud_model.contributions(decl)
-        from_model = top_reasons_batch(contrib, scorer.fraud_model.features, decl, scorer.specs, k=scorer.reasons)
+        from_model = top_reasons_batch(contrib, scorer.fraud_model.features, decl, scorer.specs, k=k)
     text = scorer.rule_reasons
     out: list[list[Reason]] = []
     for ids, model_reasons in zip(rule_ids.to_list(), from_model, strict=True):
         rules = [Reason(feature=f"rule:{r}", contribution=float("nan"), value=True, text=text[r])
                  for r in ids or [] if r in text]
-        out.append((rules + model_reasons)[: max(scorer.reasons, len(rules))])
+        out.append((rules + model_reasons)[: max(k, len(rules))])
     return out
 
 

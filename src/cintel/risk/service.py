@@ -18,7 +18,6 @@ from sqlalchemy import Engine, func, insert, select
 
 from cintel.domain.access import AccessContext
 from cintel.errors import CintelError
-from cintel.network.context import network_context
 from cintel.risk import registry
 from cintel.risk.drift import psi_report, write_drift
 from cintel.risk.features import (
@@ -29,8 +28,9 @@ from cintel.risk.features import (
     model_features,
 )
 from cintel.risk.models import ModelSpec, TrainedModels, train_models
+from cintel.risk.network_context import network_context
 from cintel.risk.rulebook import active_rules, load_lookups
-from cintel.risk.scoring import Scorer, assess, with_reasons
+from cintel.risk.scoring import EXPLAINED_REASONS, Scorer, assess, explain_reasons, with_reasons
 from cintel.risk.selection import SelectionPolicy, summarise
 from cintel.risk.selection import select as select_channels
 from cintel.store.frames import load_inspections, load_items, load_tariff
@@ -48,8 +48,6 @@ CANDIDATE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(num_leaves=7, max_depth=4, min_data_in_leaf=60, learning_rate=0.05, feature_fraction=0.6,
               lambda_l2=5.0),
 )
-# Declarations at the top of a day's queue explained by the model even when not selected.
-QUEUE_REASONS = 200
 # High-cardinality codes worth a smoothed fraud rate learnt on the training window.
 TARGET_ENCODED = ("main_hs6",)
 
@@ -178,10 +176,11 @@ def run_day(engine: Engine, actor: AccessContext, day: date, policy: SelectionPo
             channel=pl.lit("green"), selection_reason=pl.lit("none"), selection_detail=pl.lit(None, pl.String),
             rank=pl.col("priority").rank("ordinal", descending=True).cast(pl.Int64))
         summary = {"n": chosen.height}
-    # Model reasons for what an officer will look at: every selected declaration and the top of the
-    # queue; the rest carry their rule reasons and are explained on demand (`cintel explain`).
-    queue = chosen.filter((pl.col("channel") != "green") | (pl.col("rank") <= QUEUE_REASONS))["declaration_id"]
-    chosen = with_reasons(chosen, decl, scorer, queue)
+    # Every assessment keeps its explanation, so that any declaration of the run is shown with why it
+    # scored so without re-scoring (a year of history: seconds). TreeSHAP costs about a millisecond per
+    # declaration: a few seconds for a day of thousands.
+    chosen = with_reasons(chosen, decl, scorer).join(main_items(item_frame), on="declaration_id", how="left",
+                                                     maintain_order="left")
     ids = model_ids(engine) if use_model else {}
     run = {
         "kind": "select" if policy else "score", "run_date": day, "created_at": datetime.now(UTC),
@@ -200,6 +199,17 @@ def run_day(engine: Engine, actor: AccessContext, day: date, policy: SelectionPo
             "rule_versions": scorer.rule_versions, "summary": summary, "assessments": chosen}
 
 
+def main_items(item_frame: pl.DataFrame) -> pl.DataFrame:
+    """Per declaration: its total customs value, the commodity code and origin of its largest-value item
+    (ties: the first item) and its office, what the queue shows beside the score."""
+    ordered = item_frame.sort("declaration_id", "customs_value", "item_no", descending=[False, True, False],
+                              nulls_last=True)
+    return ordered.group_by("declaration_id", maintain_order=True).agg(
+        customs_value=pl.col("customs_value").cast(pl.Float64).sum(),
+        main_hs_code=pl.col("hs_code").first(), main_origin=pl.col("country_of_origin").first(),
+        office_code=pl.col("office_code").first())
+
+
 def _assessment_row(run_id: int, r: dict[str, Any]) -> dict[str, Any]:
     return {
         "run_id": run_id, "declaration_id": r["declaration_id"], "probability": r["probability"],
@@ -207,7 +217,19 @@ def _assessment_row(run_id: int, r: dict[str, Any]) -> dict[str, Any]:
         "rule_score": r["rule_score"], "rule_hits": json.dumps([[h["rule_id"], h["version"]] for h in r["rule_hits"]]),
         "channel": r["channel"], "selection_reason": r["selection_reason"],
         "selection_detail": r["selection_detail"], "reasons": json.dumps(r["reasons"]),
+        "explanation": json.dumps([[x["feature"], None if x["contribution"] is None else round(x["contribution"], 4),
+                                    x["text"]] for x in r["explanation"]]),
+        "customs_value": r.get("customs_value"), "main_hs_code": r.get("main_hs_code"),
+        "main_origin": r.get("main_origin"), "office_code": r.get("office_code"),
     }
+
+
+def stored_explanation(text: str | None) -> list[dict[str, Any]] | None:
+    """An assessment's stored explanation as reasons ({text, feature, contribution}); None when its run was
+    made before explanations were stored."""
+    if text is None:
+        return None
+    return [{"text": t, "feature": f, "contribution": c} for f, c, t in json.loads(text)]
 
 
 def latest_run(engine: Engine, day: date | None = None, kind: str | None = None) -> dict[str, Any] | None:
@@ -231,13 +253,14 @@ def run_assessments(engine: Engine, run_id: int, channel: str | None = None) -> 
     for r in rows:
         r["rule_hits"] = json.loads(r["rule_hits"])
         r["reasons"] = json.loads(r["reasons"])
+        r["explanation"] = stored_explanation(r["explanation"])
     return rows
 
 
 def explain_declaration(engine: Engine, declaration_id: str) -> dict[str, Any]:
     """Scores one stored declaration as of its own date with today's rules and models, and explains it:
-    rule hits, probability, and every reason with the model's contribution."""
-    from cintel.risk.scoring import explain_reasons
+    rule hits, probability, and every reason with the model's contribution. It loads a year of history
+    (seconds on a large store): what a run assessed is explained from the run (``stored_explanation``)."""
     from cintel.store.tables import declarations
 
     with engine.connect() as conn:
@@ -252,8 +275,7 @@ def explain_declaration(engine: Engine, declaration_id: str) -> dict[str, Any]:
     decl = decl.filter(pl.col("declaration_id") == one)
     scorer = load_scorer(engine, day)
     assessed = assess(item_frame, decl, scorer, explain=False)
-    reasons = explain_reasons(decl, assessed["rule_ids"], Scorer(
-        rules=scorer.rules, lookups=scorer.lookups, fraud_model=scorer.fraud_model, reasons=8))
+    reasons = explain_reasons(decl, assessed["rule_ids"], scorer, k=EXPLAINED_REASONS)
     row = assessed.row(0, named=True)
     past = _latest_assessment(engine, declaration_id)
     return {

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, Select, Table, select
+from sqlalchemy import ColumnElement, Engine, Select, Table, select
 
 from cintel.domain.records import (
     DECLARATIONS,
@@ -26,6 +26,7 @@ from cintel.domain.records import (
     RecordKind,
 )
 from cintel.store import tables
+from cintel.store.case_tables import counted_inspection
 from cintel.store.transaction import Bind, transaction
 
 _POLARS_TYPES: dict[FieldKind, type[pl.DataType]] = {
@@ -95,9 +96,11 @@ def load_items(engine: Engine, start: date | None = None, end: date | None = Non
 
 
 def _record_frame(engine: Engine, fields: tuple[Field, ...], table_name: str, date_column: str | None,
-                  until: date | None) -> pl.DataFrame:
+                  until: date | None, where: ColumnElement[bool] | None = None) -> pl.DataFrame:
     table = tables.metadata.tables[table_name]
     query = select(*[table.c[f.name] for f in fields])
+    if where is not None:
+        query = query.where(where)
     if date_column is not None and until is not None:
         query = query.where(table.c[date_column] < until)
     return _read(engine, query.order_by(*[table.c[k] for k in (date_column, fields[0].name) if k]),
@@ -105,8 +108,11 @@ def _record_frame(engine: Engine, fields: tuple[Field, ...], table_name: str, da
 
 
 def load_inspections(engine: Engine, until: date | None = None) -> pl.DataFrame:
-    """Inspection results recorded before ``until`` (all when None), columns of INSPECTIONS."""
-    return _record_frame(engine, INSPECTIONS.fields, INSPECTIONS.table, "inspection_date", until)
+    """Inspection results recorded before ``until`` (all when None) that count as outcomes, columns of
+    INSPECTIONS: a record a correction superseded, or one the workspace did not accept, is left out
+    (``cintel.store.case_tables.counted_inspection``)."""
+    return _record_frame(engine, INSPECTIONS.fields, INSPECTIONS.table, "inspection_date", until,
+                         counted_inspection())
 
 
 def load_tariff(engine: Engine) -> pl.DataFrame:

@@ -43,6 +43,7 @@ risk_rules = Table(
     Column("status", String(16), nullable=False, comment="draft, approved, retired"),
     Column("approved_by", String(64)),
     Column("approved_at", DateTime(timezone=True)),
+    Column("approval_comment", Text, comment="what the approver noted when approving (migration 0012)"),
     Column("retired_by", String(64)),
     Column("retired_at", DateTime(timezone=True)),
 )
@@ -68,6 +69,44 @@ risk_rule_backtests = Table(
     Index("ix_risk_rule_backtests_rule_version", "rule_id", "version"),
 )
 
+risk_rule_backtest_hits = Table(
+    "risk_rule_backtest_hits",
+    metadata,
+    Column("backtest_id", Integer, ForeignKey("risk_rule_backtests.backtest_id"), primary_key=True),
+    Column("declaration_id", String(64), primary_key=True),
+    Column("declaration_date", Date, nullable=False),
+    Column("is_fraud", Boolean, comment="what its inspection found (true: irregular); null if never inspected"),
+    Column("revenue", Double, comment="additional duty its inspection found"),
+    # The backtest page lists a run's hits newest first, a page at a time.
+    Index("ix_risk_rule_backtest_hits_backtest_id_declaration_date", "backtest_id", "declaration_date"),
+)
+
+# Changes to the rulebook that take effect only once a second officer confirms them (four eyes): lookup values
+# added or removed, a lookup list dropped, a rule retired. Automatic feeds (seizures, watch-list screening) are
+# recorded here too, as applied at once ("automatic"). Never deleted: this is the history of every list and
+# retirement, so the lookup and rule it names are kept by name, without a foreign key.
+risk_rule_changes = Table(
+    "risk_rule_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False, comment="lookup_values, lookup_drop or retirement"),
+    Column("lookup", String(64), comment="the lookup list changed or dropped"),
+    Column("rule_id", String(64), comment="the rule to retire"),
+    Column("additions", Text, nullable=False, comment="JSON list of the values to add"),
+    Column("removals", Text, nullable=False, comment="JSON list of the values to remove"),
+    Column("reason", Text, nullable=False, comment="why, as the requester gave it"),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False, comment="pending, confirmed, refused, withdrawn or automatic"),
+    Column("decided_by", String(64), comment="who confirmed or refused it (never the requester)"),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision_comment", Text, comment="the confirmer's or refuser's comment"),
+    Column("effect", Text, comment="JSON: what confirming it did (values added and removed, versions retired)"),
+    Index("ix_risk_rule_changes_status", "status"),
+    Index("ix_risk_rule_changes_lookup", "lookup"),
+    Index("ix_risk_rule_changes_rule_id", "rule_id"),
+)
+
 risk_lookups = Table(
     "risk_lookups",
     metadata,
@@ -86,6 +125,8 @@ risk_lookup_values = Table(
     Column("note", Text),
     Column("added_by", String(64), nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("change_id", Integer, ForeignKey("risk_rule_changes.change_id"),
+           comment="the change that added it (null for values added before migration 0012)"),
 )
 
 risk_profiles = Table(
@@ -160,6 +201,14 @@ risk_assessments = Table(
     Column("selection_reason", String(16), nullable=False, comment="rule, random, score, exploration, none"),
     Column("selection_detail", Text, comment="rule id, score rank or draw that selected it"),
     Column("reasons", Text, nullable=False, comment="JSON list of the top reasons in words"),
+    # Stored when the run scores, so that the declaration page shows why without re-scoring (migration 0014).
+    Column("explanation", Text, comment="JSON list of [feature, contribution to the log-odds of fraud or null "
+           "for a rule, reason in words], strongest first; null for runs made before it was stored"),
+    # What the queue shows and sorts by, as the run assessed the declaration.
+    Column("customs_value", Double, comment="total customs value of the declaration's items"),
+    Column("main_hs_code", String(10), comment="commodity code of the largest-value item"),
+    Column("main_origin", String(2), comment="country of origin of the largest-value item"),
+    Column("office_code", String(16), comment="customs office of lodgement"),
     Index("ix_risk_assessments_declaration_id", "declaration_id"),
     # The risk queue pages through one run sorted by any of its sort columns (ties by rank): each index serves
     # that ORDER BY ... LIMIT without sorting the run. declaration_id and channel are carried so that the
@@ -172,6 +221,8 @@ risk_assessments = Table(
           "channel"),
     Index("ix_risk_assessments_run_priority", "run_id", "priority", "rank", "declaration_id", "channel"),
     Index("ix_risk_assessments_run_rule_score", "run_id", "rule_score", "rank", "declaration_id", "channel"),
+    *[Index(f"ix_risk_assessments_run_{column}", "run_id", column, "rank", "declaration_id", "channel")
+      for column in ("customs_value", "main_hs_code", "main_origin", "office_code", "selection_reason")],
 )
 
 risk_drift = Table(

@@ -1,8 +1,10 @@
-"""Case pages and API: open from a declaration, entity or ring; evidence, notes, assignment, status, PDF and CSV export.
+"""Case pages and API: open from a declaration, entity or ring; evidence, notes, assignment, status,
+reopening, PDF and CSV export.
 
-Who may do what is decided by ``cintel.cases.service`` (one policy for pages and API): its
-``CaseNotFound`` is answered 404 and ``CaseForbidden`` 403 here. Every view or export of a case is
-written to the access log with its stated purpose.
+Who may do what is decided by ``cintel.cases`` (one policy for pages and API): ``CaseNotFound`` (an
+unknown case, or one the reader may not see: the same answer) is answered 404, ``CaseForbidden`` 403
+and ``CaseClosed`` (a closed case is read-only) 409 here. Every view or export of a case is written to
+the access log with its stated purpose.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from cintel.cases import service
+from cintel.cases import policy, service
+from cintel.cases.export import ExportFile, export_csv, export_pdf
+from cintel.cases.policy import REASON_MIN
 from cintel.cases.service import MAX_PAGE_SIZE, PAGE_SIZE, REF_MAX, TEXT_MAX, TITLE_MAX, TITLE_MIN
 from cintel.domain.access import AccessContext
 from cintel.domain.codes import CaseStatus
 from cintel.domain.roles import Role
-from cintel.web.case_view import EVIDENCE_KINDS, ExportFile, case_view, export_csv, export_pdf
+from cintel.store.access_log import record_view
+from cintel.web.case_view import EVIDENCE_KINDS, case_view
+from cintel.web.form_state import NO_FORM, FormState
 from cintel.web.pages import PurposeQuery
-from cintel.web.queue import record_view
 from cintel.web.render import page
 from cintel.web.security import Forbidden, Principal, StoreDep, require_roles
 
@@ -31,6 +36,7 @@ router = APIRouter()
 CaseReader = Annotated[Principal, Depends(require_roles(
     Role.ANALYST, Role.TARGETING_OFFICER, Role.SUPERVISOR, Role.INSPECTOR))]
 CaseWorker = Annotated[Principal, Depends(require_roles(Role.ANALYST, Role.TARGETING_OFFICER, Role.SUPERVISOR))]
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
 DEFAULT_PURPOSE = "case work"
 WORK_PURPOSE = "case work: changing the case"  # writes are not views, but the context still says why
 T = TypeVar("T")
@@ -45,13 +51,16 @@ SizeQuery = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Cases per
 
 
 async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Runs a case service function in a worker thread; unknown case -> 404, not allowed -> 403."""
+    """Runs a case service function in a worker thread; unknown (or unseen) case -> 404, not allowed -> 403,
+    closed -> 409."""
     try:
         return await run_in_threadpool(fn, *args, **kwargs)
-    except service.CaseNotFound as exc:
+    except policy.CaseNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    except service.CaseForbidden as exc:
+    except policy.CaseForbidden as exc:
         raise Forbidden(str(exc)) from None
+    except policy.CaseClosed as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 async def _log(request: Request, engine: Any, ctx: AccessContext, case_id: int) -> None:
@@ -65,16 +74,18 @@ def _see(case_id: int) -> RedirectResponse:
 
 # ---- pages ------------------------------------------------------------------------------------------------------
 
-@router.get("/cases", response_class=HTMLResponse)
-async def cases_page(request: Request, principal: CaseReader, engine: StoreDep, status: StatusQuery = None,
-                     assignee: AssigneeQuery = None, page_no: PageQuery = 1, size: SizeQuery = PAGE_SIZE,
-                     ) -> HTMLResponse:
-    """The cases, most recently changed first, filtered by status and assignee (inspectors: only theirs);
-    analysts, targeting officers and supervisors also get a form to open a new case."""
+# Form fields are taken as typed (capped) and checked by the case service, so that a refusal comes back to the
+# form with what was typed and the error beside its field, instead of a bare error page.
+Typed = Annotated[str, Form(max_length=4 * TEXT_MAX)]
+
+
+async def _cases_list(request: Request, principal: Principal, engine: Any, *, status: str | None = None,
+                      assignee: str | None = None, page_no: int = 1, size: int = PAGE_SIZE, form: FormState = NO_FORM,
+                      status_code: int = 200) -> HTMLResponse:
     ctx = principal.context(DEFAULT_PURPOSE)
     chosen = CaseStatus(status) if status else None
     result = await _call(service.list_cases, engine, ctx, status=chosen, assignee=assignee, page=page_no, size=size)
-    worker = service.is_worker(ctx)
+    worker = policy.is_worker(ctx)
     users = await run_in_threadpool(service.assignable_users, engine) if worker else []
 
     def page_url(number: int) -> str:
@@ -82,68 +93,104 @@ async def cases_page(request: Request, principal: CaseReader, engine: StoreDep, 
                   **({"assignee": assignee} if assignee else {})}
         return "/cases?" + urlencode(params)
 
-    return page(request, "cases.html", principal, result=result, statuses=list(CaseStatus), users=users,
-                can_open=worker, evidence_kinds=EVIDENCE_KINDS, page_url=page_url, title_min=TITLE_MIN,
-                title_max=TITLE_MAX)
+    return page(request, "cases.html", principal, status_code=status_code, result=result, statuses=list(CaseStatus),
+                users=users, can_open=worker, evidence_kinds=EVIDENCE_KINDS, page_url=page_url, title_min=TITLE_MIN,
+                title_max=TITLE_MAX, form=form)
+
+
+async def _case(request: Request, principal: Principal, engine: Any, case_id: int, purpose: str, *,
+                form: FormState = NO_FORM, status_code: int = 200) -> HTMLResponse:
+    ctx = principal.context(purpose)
+    view = await _call(case_view, engine, ctx, case_id)
+    await _log(request, engine, ctx, case_id)
+    return page(request, "case.html", principal, status_code=status_code, purpose=purpose, form=form,
+                **view.context())
+
+
+async def _change(request: Request, principal: Principal, engine: Any, case_id: int, form: str,
+                  values: dict[str, str], fn: Callable[..., Any], *args: Any) -> Response:
+    """Makes a change from one of the case page's forms: back to the case when done; refused, the case page
+    again (400) with what was typed and the error beside its field."""
+    try:
+        await _call(fn, engine, principal.context(WORK_PURPOSE), case_id, *args)
+    except policy.CaseError as exc:
+        typed = FormState(name=form, values=values, errors={exc.field or "form": str(exc)})
+        return await _case(request, principal, engine, case_id, WORK_PURPOSE, form=typed, status_code=400)
+    return _see(case_id)
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def cases_page(request: Request, principal: CaseReader, engine: StoreDep, status: StatusQuery = None,
+                     assignee: AssigneeQuery = None, page_no: PageQuery = 1, size: SizeQuery = PAGE_SIZE,
+                     ) -> HTMLResponse:
+    """The cases, most recently changed first, filtered by status and assignee (inspectors: only theirs);
+    analysts, targeting officers and supervisors also get a form to open a new case."""
+    return await _cases_list(request, principal, engine, status=status, assignee=assignee, page_no=page_no,
+                             size=size)
 
 
 @router.post("/cases")
-async def open_case_form(principal: CaseWorker, engine: StoreDep,
-                         origin_kind: Annotated[str, Form(pattern=KIND_PATTERN)],
-                         origin_ref: Annotated[str, Form(min_length=1, max_length=REF_MAX * 4)],
-                         title: Annotated[str, Form(min_length=TITLE_MIN, max_length=TITLE_MAX)],
-                         summary: Annotated[str, Form(max_length=TEXT_MAX)] = "") -> Response:
+async def open_case_form(request: Request, principal: CaseWorker, engine: StoreDep, origin_kind: Typed = "",
+                         origin_ref: Typed = "", title: Typed = "", summary: Typed = "") -> Response:
     """Opens a case (status lead) from a declaration, entity, ring (comma-separated entity ids) or
-    container, which becomes its first evidence; goes to the new case."""
-    case_id = await _call(service.open_case, engine, principal.context(WORK_PURPOSE), origin_kind, origin_ref,
-                          title, summary)
+    container, which becomes its first evidence; goes to the new case. Refused, the form comes back with
+    what was typed and the error beside its field."""
+    try:
+        case_id = await _call(service.open_case, engine, principal.context(WORK_PURPOSE), origin_kind, origin_ref,
+                              title, summary)
+    except policy.CaseError as exc:
+        typed = FormState(name="open", errors={exc.field or "form": str(exc)},
+                          values={"origin_kind": origin_kind, "origin_ref": origin_ref, "title": title,
+                                  "summary": summary})
+        return await _cases_list(request, principal, engine, form=typed, status_code=400)
     return _see(case_id)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_page(request: Request, case_id: int, principal: CaseReader, engine: StoreDep,
                     purpose: PurposeQuery = DEFAULT_PURPOSE) -> HTMLResponse:
-    """One case: status, assignee, evidence, notes and history, with the forms to work it; the view is
-    logged with its purpose."""
-    ctx = principal.context(purpose)
-    view = await _call(case_view, engine, ctx, case_id)
-    await _log(request, engine, ctx, case_id)
-    return page(request, "case.html", principal, purpose=purpose, **view.context())
+    """One case: status, assignee, evidence, notes and history, with the forms its reader may use (none but
+    a supervisor's reopening once it is closed); the view is logged with its purpose."""
+    return await _case(request, principal, engine, case_id, purpose)
 
 
 @router.post("/cases/{case_id}/notes")
-async def note_form(case_id: int, principal: CaseReader, engine: StoreDep,
-                    text: Annotated[str, Form(min_length=1, max_length=TEXT_MAX)]) -> Response:
+async def note_form(request: Request, case_id: int, principal: CaseReader, engine: StoreDep,
+                    text: Typed = "") -> Response:
     """Writes a note on the case (inspectors may, on the cases assigned to them)."""
-    await _call(service.add_note, engine, principal.context(WORK_PURPOSE), case_id, text)
-    return _see(case_id)
+    return await _change(request, principal, engine, case_id, "note", {"text": text}, service.add_note, text)
 
 
 @router.post("/cases/{case_id}/evidence")
-async def evidence_form(case_id: int, principal: CaseWorker, engine: StoreDep,
-                        kind: Annotated[str, Form(pattern=KIND_PATTERN)],
-                        ref: Annotated[str, Form(min_length=1, max_length=REF_MAX * 4)],
-                        note: Annotated[str, Form(min_length=1, max_length=TEXT_MAX)]) -> Response:
+async def evidence_form(request: Request, case_id: int, principal: CaseWorker, engine: StoreDep,
+                        kind: Typed = "", ref: Typed = "", note: Typed = "") -> Response:
     """Adds a declaration, entity, ring or container to the case, with why it is evidence."""
-    await _call(service.add_evidence, engine, principal.context(WORK_PURPOSE), case_id, kind, ref, note)
-    return _see(case_id)
+    return await _change(request, principal, engine, case_id, "evidence", {"kind": kind, "ref": ref, "note": note},
+                         service.add_evidence, kind, ref, note)
 
 
 @router.post("/cases/{case_id}/assign")
-async def assign_form(case_id: int, principal: CaseWorker, engine: StoreDep,
-                      username: Annotated[str, Form(min_length=1, max_length=64)]) -> Response:
+async def assign_form(request: Request, case_id: int, principal: CaseWorker, engine: StoreDep,
+                      username: Typed = "") -> Response:
     """Gives the case to an enabled user."""
-    await _call(service.assign, engine, principal.context(WORK_PURPOSE), case_id, username)
-    return _see(case_id)
+    return await _change(request, principal, engine, case_id, "assign", {"username": username}, service.assign,
+                         username)
 
 
 @router.post("/cases/{case_id}/status")
-async def status_form(case_id: int, principal: CaseWorker, engine: StoreDep,
-                      status: Annotated[str, Form(pattern=STATUS_PATTERN)],
-                      outcome: Annotated[str, Form(max_length=64)] = "") -> Response:
-    """Moves the case to another status; closing needs a supervisor or the assignee, and an outcome."""
-    await _call(service.set_status, engine, principal.context(WORK_PURPOSE), case_id, status, outcome or None)
-    return _see(case_id)
+async def status_form(request: Request, case_id: int, principal: CaseWorker, engine: StoreDep,
+                      status: Typed = "", outcome: Typed = "") -> Response:
+    """Moves the case to another status; closing needs a supervisor, or the assignee someone else gave the
+    case to, and an outcome."""
+    return await _change(request, principal, engine, case_id, "status", {"status": status, "outcome": outcome},
+                         service.set_status, status, outcome or None)
+
+
+@router.post("/cases/{case_id}/reopen")
+async def reopen_form(request: Request, case_id: int, principal: Supervisor, engine: StoreDep,
+                      reason: Typed = "") -> Response:
+    """Reopens a closed case (supervisors), with the reason kept in its history."""
+    return await _change(request, principal, engine, case_id, "reopen", {"reason": reason}, service.reopen, reason)
 
 
 def _attachment(file: ExportFile) -> Response:
@@ -195,6 +242,10 @@ class EvidenceCreate(BaseModel):
 
 class Assignment(BaseModel):
     username: str = Field(min_length=1, max_length=64)
+
+
+class Reopening(BaseModel):
+    reason: str = Field(min_length=REASON_MIN, max_length=TEXT_MAX, description="Why the closed case is reopened")
 
 
 class StatusChange(BaseModel):
@@ -268,4 +319,12 @@ async def api_status(case_id: int, body: StatusChange, principal: CaseWorker, en
     """Moves the case to another status (closing needs an outcome); answers the case."""
     ctx = principal.context(WORK_PURPOSE)
     await _call(service.set_status, engine, ctx, case_id, body.status, body.outcome)
+    return await _case_json(engine, ctx, case_id)
+
+
+@router.post("/api/v1/cases/{case_id}/reopen", tags=["api"])
+async def api_reopen(case_id: int, body: Reopening, principal: Supervisor, engine: StoreDep) -> dict[str, Any]:
+    """Reopens a closed case (supervisors), with the reason kept in its history; answers the case."""
+    ctx = principal.context(WORK_PURPOSE)
+    await _call(service.reopen, engine, ctx, case_id, body.reason)
     return await _case_json(engine, ctx, case_id)

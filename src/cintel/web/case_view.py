@@ -1,6 +1,6 @@
-"""What the case pages show, assembled from the case service: the list with its filters, one case with
-the forms its reader may use, and the export files. Plain functions on an engine; the router calls them
-in a worker thread."""
+"""What the case pages show, from the case service: one case with what its reader may do (the service's
+``rights``) and where each piece of evidence links to. Plain functions on an engine; the router calls
+them in a worker thread."""
 
 from __future__ import annotations
 
@@ -10,23 +10,22 @@ from typing import Any
 from sqlalchemy import Engine
 
 from cintel.cases import service
-from cintel.cases.export import case_csv, case_pdf, export_filename
-from cintel.cases.figures import case_figures
+from cintel.cases.policy import CLOSING_OUTCOMES, CaseRights, rights
 from cintel.domain.access import AccessContext
-from cintel.domain.codes import CaseItemKind, CaseStatus
-from cintel.domain.roles import Role
+from cintel.domain.codes import CaseItemKind
 
 EVIDENCE_KINDS = [k for k in CaseItemKind if k is not CaseItemKind.NOTE]
 
 
-def evidence_links(kind: str, ref: str) -> list[tuple[str, str]]:
-    """(text, href) for each object an evidence item names, to the page that shows it."""
+def evidence_links(kind: str, ref: str, *, entities: bool = True) -> list[tuple[str, str | None]]:
+    """(text, href) for each object an evidence item names, to the page that shows it; entities without
+    a link (href None) for a reader whose role may not open them."""
     if kind == CaseItemKind.DECLARATION.value:
         return [(ref, f"/declarations/{ref}")]
     if kind == CaseItemKind.ENTITY.value:
-        return [(ref, f"/entities/{ref}")]
+        return [(ref, f"/entities/{ref}" if entities else None)]
     if kind == CaseItemKind.RING.value:
-        return [(member, f"/entities/{member}") for member in ref.split(",") if member]
+        return [(member, f"/entities/{member}" if entities else None) for member in ref.split(",") if member]
     if kind == CaseItemKind.CONTAINER.value:
         return [(ref, f"/search?q={ref}")]
     return []
@@ -37,45 +36,21 @@ class CaseView:
     """A case and what its reader may do with it."""
 
     detail: service.CaseDetail
+    rights: CaseRights
     users: list[dict[str, str]]
-    next_statuses: list[CaseStatus]
-    can_work: bool
-    can_close: bool
+
+    def links(self, kind: str, ref: str) -> list[tuple[str, str | None]]:
+        return evidence_links(kind, ref, entities=self.rights.may_read_entities)
 
     def context(self) -> dict[str, Any]:
         return {"case": self.detail.case, "evidence": self.detail.evidence, "notes": self.detail.notes,
-                "events": self.detail.events, "users": self.users, "next_statuses": self.next_statuses,
-                "can_work": self.can_work, "can_close": self.can_close, "outcomes": service.CLOSING_OUTCOMES,
-                "evidence_kinds": EVIDENCE_KINDS, "links": evidence_links}
+                "events": self.detail.events, "users": self.users, "rights": self.rights,
+                "next_statuses": list(self.rights.next_statuses), "outcomes": CLOSING_OUTCOMES,
+                "evidence_kinds": EVIDENCE_KINDS, "links": self.links}
 
 
 def case_view(engine: Engine, ctx: AccessContext, case_id: int) -> CaseView:
     detail = service.get_case(engine, ctx, case_id)
-    case = detail.case
-    can_work = service.is_worker(ctx)
-    can_close = can_work and (Role.SUPERVISOR.value in ctx.roles or case["assigned_to"] == ctx.user)
-    allowed = service.TRANSITIONS[CaseStatus(case["status"])]
-    next_statuses = [s for s in CaseStatus if s in allowed and (s is not CaseStatus.CLOSED or can_close)]
-    return CaseView(detail=detail, users=service.assignable_users(engine) if can_work else [],
-                    next_statuses=next_statuses if can_work else [], can_work=can_work, can_close=can_close)
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    filename: str
-    media_type: str
-    content: bytes
-
-
-def export_csv(engine: Engine, ctx: AccessContext, case_id: int) -> ExportFile:
-    detail = service.get_case(engine, ctx, case_id)
-    # UTF-8 with a byte-order mark: spreadsheets then read non-ASCII names correctly.
-    return ExportFile(export_filename(detail, "csv"), "text/csv; charset=utf-8",
-                      case_csv(detail).encode("utf-8-sig"))
-
-
-def export_pdf(engine: Engine, ctx: AccessContext, case_id: int) -> ExportFile:
-    detail = service.get_case(engine, ctx, case_id)
-    figures = case_figures(engine, detail)
-    pdf = case_pdf(detail, figures.graph_png, figures.map_png, exported_by=ctx.user, purpose=ctx.purpose)
-    return ExportFile(export_filename(detail, "pdf"), "application/pdf", pdf)
+    allowed = rights(ctx, detail.case)
+    return CaseView(detail=detail, rights=allowed,
+                    users=service.assignable_users(engine) if allowed.may_work else [])

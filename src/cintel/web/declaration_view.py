@@ -1,7 +1,7 @@
 """One declaration as the workspace shows it: every field and item, provenance, parties with the entities
 they resolved to, the route with positions for the map, the latest risk assessment with its rule hits
-and their reasons, the importer's history with inspection outcomes, the inspection assignment; and the
-recording of an inspection outcome (through the ingest path, so it feeds training like any file).
+and their reasons, the importer's history with inspection outcomes, the inspection assignment and the
+declaration's inspection records (recording one is `cintel.cases.inspections`).
 
 Plain functions on an Engine returning JSON-ready dicts (dates as ISO text): the page renders them and
 the API returns them unchanged, so both show the same data.
@@ -10,30 +10,24 @@ the API returns them unchanged, so both show the same data.
 from __future__ import annotations
 
 import json
-import math
-import threading
-import time
-import uuid
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
+from cintel.cases.inspections import declaration_records, latest_assignment
 from cintel.domain.codes import OutcomeType, PartyRole
 from cintel.domain.records import DECLARATIONS, RecordKind
-from cintel.errors import CintelError
-from cintel.ingest.rows_in import RowsReport, ingest_rows
 from cintel.movement.geography import country_centre, port
-from cintel.risk.realtime import MAX_ITEMS, DeclarationRejected, RealtimeScorer, lodged_on
+from cintel.risk.reasons import why_selected
 from cintel.risk.rulebook import list_rules
-from cintel.risk.service import explain_declaration, model_ids
+from cintel.risk.service import explain_declaration, stored_explanation
 from cintel.store import tables
-from cintel.store.case_tables import inspection_assignments
+from cintel.store.case_tables import counted_inspection
 from cintel.store.entity_tables import entities, entity_record_sources, entity_records
-from cintel.store.risk_tables import risk_assessments, risk_rules, risk_runs
+from cintel.store.risk_tables import risk_assessments, risk_runs
 
 HISTORY_LIMIT = 20
 PARTY_ROLES = (PartyRole.IMPORTER, PartyRole.EXPORTER, PartyRole.DECLARANT, PartyRole.REPRESENTATIVE,
@@ -50,15 +44,6 @@ DECLARED_PARTY = {
        for role in (PartyRole.CONSIGNEE, PartyRole.SELLER, PartyRole.BUYER)},
 }
 _PROVENANCE = ("batch_id", "source_row", "record_hash")
-
-
-class InspectionRejected(CintelError):
-    """The inspection record did not pass validation; ``problems`` says which field and why."""
-
-    def __init__(self, problems: list[dict[str, Any]]) -> None:
-        self.problems = problems
-        first = problems[0] if problems else {"field": "(row)", "message": "rejected"}
-        super().__init__(f"the inspection was not recorded: {first['field']}: {first['message']}")
 
 
 def _plain(value: Any) -> Any:
@@ -138,17 +123,21 @@ def _rule_reasons(conn: Connection) -> dict[tuple[str, int], dict[str, Any]]:
 
 
 def _assessment(conn: Connection, declaration_id: str) -> dict[str, Any] | None:
+    """The latest run's assessment, with why it was selected in words and its stored explanation (None for a
+    run made before explanations were stored: the page then offers to re-score)."""
     a, run = risk_assessments, risk_runs
     row = conn.execute(
-        select(a.c.run_id, run.c.run_date, run.c.kind.label("run_kind"), run.c.model_id, a.c.probability,
-               a.c.expected_revenue, a.c.priority, a.c.rank, a.c.rule_score, a.c.rule_hits, a.c.channel,
-               a.c.selection_reason, a.c.selection_detail, a.c.reasons)
+        select(a.c.run_id, run.c.run_date, run.c.kind.label("run_kind"), run.c.created_at.label("run_created_at"),
+               run.c.model_id, a.c.probability, a.c.expected_revenue, a.c.priority, a.c.rank, a.c.rule_score,
+               a.c.rule_hits, a.c.channel, a.c.selection_reason, a.c.selection_detail, a.c.reasons, a.c.explanation)
         .join(run, run.c.run_id == a.c.run_id).where(a.c.declaration_id == declaration_id)
         .order_by(a.c.run_id.desc()).limit(1)).mappings().first()
     if row is None:
         return None
-    out = _row(row, drop=("rule_hits", "reasons"))
+    out = _row(row, drop=("rule_hits", "reasons", "explanation"))
     out["reasons"] = json.loads(row["reasons"])
+    out["why"] = why_selected(row["selection_reason"], row["selection_detail"])
+    out["explanation"] = stored_explanation(row["explanation"])
     rules = _rule_reasons(conn)
     out["rule_hits"] = [{"rule_id": rule_id, "version": version,
                          **rules.get((rule_id, version), {"reason": None, "weight": None, "channel": None})}
@@ -158,7 +147,7 @@ def _assessment(conn: Connection, declaration_id: str) -> dict[str, Any] | None:
 
 def _history(conn: Connection, header: Mapping[Any, Any]) -> dict[str, Any]:
     """The importer's other declarations (latest first) with their latest channel, and the inspections
-    of all the importer's declarations (this one included), with counts."""
+    of all the importer's declarations (this one included) that count as outcomes, with counts."""
     d, i, ins, a = tables.declarations, tables.declaration_items, tables.record_tables[RecordKind.INSPECTIONS], \
         risk_assessments
     if header.get("importer_id"):
@@ -167,29 +156,34 @@ def _history(conn: Connection, header: Mapping[Any, Any]) -> dict[str, Any]:
         trader = and_(d.c.importer_id.is_(None), d.c.importer_name == header["importer_name"],
                       d.c.importer_country == header["importer_country"])
         by = "importer_name"
-    value = (select(i.c.declaration_id, func.sum(i.c.customs_value).label("customs_value"))
-             .group_by(i.c.declaration_id).subquery())
-    latest = (select(a.c.declaration_id, func.max(a.c.run_id).label("run_id")).group_by(a.c.declaration_id)
-              .subquery())
-    channel = (select(a.c.declaration_id, a.c.channel)
-               .join(latest, and_(latest.c.declaration_id == a.c.declaration_id, latest.c.run_id == a.c.run_id))
-               .subquery())
-    others = conn.execute(
-        select(d.c.declaration_id, d.c.declaration_date, d.c.n_items, value.c.customs_value, channel.c.channel)
-        .outerjoin(value, value.c.declaration_id == d.c.declaration_id)
-        .outerjoin(channel, channel.c.declaration_id == d.c.declaration_id)
+    # The page's 20 declarations first, then their values and latest channels: grouping the whole item and
+    # assessment tables to join them (the obvious query) costs seconds on a large store.
+    others = [dict(r) for r in conn.execute(
+        select(d.c.declaration_id, d.c.declaration_date, d.c.n_items)
         .where(trader, d.c.declaration_id != header["declaration_id"])
-        .order_by(d.c.declaration_date.desc(), d.c.declaration_id.desc()).limit(HISTORY_LIMIT)).mappings().all()
+        .order_by(d.c.declaration_date.desc(), d.c.declaration_id.desc()).limit(HISTORY_LIMIT)).mappings()]
+    shown = [r["declaration_id"] for r in others]
+    values = dict(tuple(r) for r in conn.execute(
+        select(i.c.declaration_id, func.sum(i.c.customs_value)).where(i.c.declaration_id.in_(shown))
+        .group_by(i.c.declaration_id)).all())
+    channels: dict[str, tuple[int, str]] = {}
+    for declaration_id, run_id, assessed in conn.execute(
+            select(a.c.declaration_id, a.c.run_id, a.c.channel).where(a.c.declaration_id.in_(shown))):
+        if declaration_id not in channels or run_id > channels[declaration_id][0]:
+            channels[declaration_id] = (run_id, assessed)
+    for r in others:
+        r["customs_value"] = values.get(r["declaration_id"])
+        r["channel"] = channels.get(r["declaration_id"], (0, None))[1]
     inspected = (select(ins.c.inspection_id, ins.c.declaration_id, ins.c.inspection_date, ins.c.channel,
                         ins.c.outcome, ins.c.findings, ins.c.additional_duty, ins.c.seizure, ins.c.seized_goods,
                         ins.c.inspector_id, ins.c.selection_reason)
-                 .join(d, d.c.declaration_id == ins.c.declaration_id).where(trader))
+                 .join(d, d.c.declaration_id == ins.c.declaration_id).where(trader, counted_inspection()))
     inspections = conn.execute(inspected.order_by(ins.c.inspection_date.desc(), ins.c.inspection_id.desc())
                                .limit(HISTORY_LIMIT)).mappings().all()
     counts = conn.execute(select(func.count(), func.count().filter(ins.c.outcome != OutcomeType.NO_FINDING.value),
                                  func.count(func.distinct(d.c.declaration_id)))
                           .select_from(ins.join(d, d.c.declaration_id == ins.c.declaration_id))
-                          .where(trader)).one()
+                          .where(trader, counted_inspection())).one()
     declared = conn.execute(select(func.count()).select_from(d).where(trader)).scalar_one()
     return {"matched_by": by, "declarations": [_row(r) for r in others], "inspections": [_row(r) for r in inspections],
             "counts": {"declarations": int(declared), "inspections": int(counts[0]), "findings": int(counts[1]),
@@ -197,29 +191,32 @@ def _history(conn: Connection, header: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def declaration_page(engine: Engine, declaration_id: str) -> dict[str, Any] | None:
-    """Everything the declaration page shows except the model explanation (`declaration_explanation`,
-    which re-scores and is loaded separately); None when the declaration is not stored."""
-    d, i, c, b = tables.declarations, tables.declaration_items, tables.declaration_containers, tables.batches
+    """Everything the declaration page shows, the latest assessment's explanation included (stored when its
+    run scored); None when the declaration is not stored. Re-scoring with today's rules and model is
+    `declaration_explanation`, on request."""
+    d, i, b = tables.declarations, tables.declaration_items, tables.batches
     with engine.connect() as conn:
         header = conn.execute(select(d).where(d.c.declaration_id == declaration_id)).mappings().first()
         if header is None:
             return None
         items = conn.execute(select(i).where(i.c.declaration_id == declaration_id).order_by(i.c.item_no)
                              ).mappings().all()
-        containers = conn.execute(select(c.c.container_number).where(c.c.declaration_id == declaration_id)
-                                  .order_by(c.c.container_number)).scalars().all()
+        # The declaration's containers are the union of its items' (as ingest stores them): read from the items,
+        # since declaration_containers is keyed container first and a lookup by declaration would scan it.
+        containers = sorted({n.strip() for r in items for n in (r["container_numbers"] or "").split(";") if n.strip()})
         batch = conn.execute(select(b.c.id, b.c.source_path, b.c.source_format, b.c.started_at)
                              .where(b.c.id == header["batch_id"])).mappings().first()
         parties = _parties(conn, header)
         assessment = _assessment(conn, declaration_id)
         history = _history(conn, header)
-        assigned = conn.execute(select(inspection_assignments).where(
-            inspection_assignments.c.declaration_id == declaration_id)
-            .order_by(inspection_assignments.c.run_id.desc()).limit(1)).mappings().first()
+        assigned = latest_assignment(conn, declaration_id)
+        own = declaration_records(conn, declaration_id)  # each with its status: current, superseded, ...
+    explained = assessment_explanation(declaration_id, header["declaration_date"], assessment)
+    if assessment is not None:
+        del assessment["explanation"]  # shown once, as the page's explanation
     header_fields = [f.name for f in DECLARATIONS.header_fields]
     item_fields = [f.name for f in DECLARATIONS.item_fields]
     origins = sorted({r["country_of_origin"] for r in items if r["country_of_origin"]})
-    own = [r for r in history["inspections"] if r["declaration_id"] == declaration_id]
     return {
         "declaration_id": declaration_id,
         "header": {name: _plain(header.get(name)) for name in header_fields},
@@ -234,98 +231,46 @@ def declaration_page(engine: Engine, declaration_id: str) -> dict[str, Any] | No
         "parties": parties,
         "route": _route(header, origins),
         "assessment": assessment,
+        "explanation": explained,
         "history": history,
         "inspections": own,
         "assignment": _row(assigned) if assigned else None,
     }
 
 
+def assessment_explanation(declaration_id: str, declared: date, assessment: dict[str, Any] | None
+                           ) -> dict[str, Any] | None:
+    """The latest assessment's stored explanation, shaped like a re-scored one (``source`` "assessment");
+    None when the declaration was never assessed or its run predates stored explanations."""
+    if assessment is None or assessment["explanation"] is None:
+        return None
+    a = assessment
+    return {"declaration_id": declaration_id, "declaration_date": _plain(declared), "source": "assessment",
+            "run_id": a["run_id"], "run_date": a["run_date"], "model_id": a["model_id"],
+            "probability": a["probability"], "expected_revenue": a["expected_revenue"], "priority": a["priority"],
+            "rule_hits": [[h["rule_id"], h["version"]] for h in a["rule_hits"]], "reasons": a["explanation"],
+            "latest_selection": {k: a[k] for k in ("run_id", "run_date", "channel", "selection_reason",
+                                                   "selection_detail", "rank", "why")}}
+
+
+def latest_explanation(engine: Engine, declaration_id: str) -> dict[str, Any] | None:
+    """The stored explanation of the declaration's latest assessment (`assessment_explanation`); None when
+    there is none to show."""
+    d = tables.declarations
+    with engine.connect() as conn:
+        day = conn.execute(select(d.c.declaration_date).where(d.c.declaration_id == declaration_id)
+                           ).scalar_one_or_none()
+        assessment = _assessment(conn, declaration_id) if day is not None else None
+    return assessment_explanation(declaration_id, day, assessment) if day is not None else None
+
+
 def declaration_explanation(engine: Engine, declaration_id: str) -> dict[str, Any]:
     """The declaration re-scored as of its own date with today's rules and model, each reason with its
-    contribution to the log-odds (`cintel.risk.service.explain_declaration`), JSON-ready."""
+    contribution to the log-odds (`cintel.risk.service.explain_declaration`), JSON-ready. It reads a year of
+    history (seconds on a large store): the page shows the stored explanation and calls this on request."""
     explained = explain_declaration(engine, declaration_id)
     latest = explained.get("latest_selection")
-    return {**{k: _plain(v) for k, v in explained.items() if k != "latest_selection"},
-            "latest_selection": _row(latest) if latest else None}
-
-
-def record_inspection(engine: Engine, declaration_id: str, inspector: str, outcome: Mapping[str, Any]
-                      ) -> tuple[str, RowsReport]:
-    """Writes one inspection record for the declaration through the ingest path (validated,
-    standardised; a bad record is quarantined and raised as InspectionRejected), with the inspector and
-    the reason the latest assessment gave for selecting it; returns the inspection id and the batch
-    report. `cintel train` learns from it."""
-    a = risk_assessments
-    with engine.connect() as conn:
-        latest = conn.execute(select(a.c.selection_reason, a.c.selection_detail)
-                              .where(a.c.declaration_id == declaration_id)
-                              .order_by(a.c.run_id.desc()).limit(1)).first()
-    reason = None
-    if latest is not None and latest.selection_reason:
-        reason = latest.selection_reason + (f" ({latest.selection_detail})" if latest.selection_detail else "")
-    inspection_id = f"WEB-{uuid.uuid4().hex}"
-    row = {"inspection_id": inspection_id, "declaration_id": declaration_id,
-           "inspector_id": inspector, "selection_reason": reason[:256] if reason else None, **outcome}
-    report = ingest_rows(engine, RecordKind.INSPECTIONS, [row], source=f"web:{inspector}")
-    if report.rows_stored != 1:
-        raise InspectionRejected(report.problems)
-    return inspection_id, report
-
-
-# --- real-time scoring ---------------------------------------------------------------------------------------------
-
-class NoModel(CintelError):
-    """No fraud model is active: real-time scoring needs one."""
-
-
-class RealtimeScorers:
-    """The app's real-time scorers: one `RealtimeScorer` per declaration day (the feature state is a
-    day's), the most recent ``max_days`` kept, loaded lazily on first use under a lock and dropped when
-    the active models or the approved rules change (checked at most every ``check_seconds``)."""
-
-    def __init__(self, engine: Engine, *, max_days: int = 2, check_seconds: float = 5.0) -> None:
-        self.engine = engine
-        self.max_days = max_days
-        self.check_seconds = check_seconds
-        self._lock = threading.Lock()
-        self._scorers: OrderedDict[date, tuple[RealtimeScorer, threading.Lock]] = OrderedDict()
-        self._fingerprint: tuple[Any, ...] | None = None
-        self._checked = -math.inf
-
-    def _current(self) -> tuple[Any, ...]:
-        """What the scorers depend on beyond the day: the active models and the rulebook's last change."""
-        r = risk_rules
-        with self.engine.connect() as conn:
-            rules = tuple(conn.execute(select(func.count(), func.max(r.c.approved_at), func.max(r.c.retired_at))
-                                       ).one())
-        return tuple(sorted(model_ids(self.engine).items())), rules
-
-    def _scorer(self, day: date) -> tuple[RealtimeScorer, threading.Lock]:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._checked >= self.check_seconds:
-                fingerprint = self._current()
-                self._checked = now
-                if fingerprint != self._fingerprint:
-                    self._scorers.clear()
-                    self._fingerprint = fingerprint
-            assert self._fingerprint is not None
-            if not any(name == "fraud" for name, _ in self._fingerprint[0]):
-                raise NoModel("no model is trained yet: run cintel train")
-            if day in self._scorers:
-                self._scorers.move_to_end(day)
-            else:
-                self._scorers[day] = (RealtimeScorer.from_store(self.engine, day), threading.Lock())
-                while len(self._scorers) > self.max_days:
-                    self._scorers.popitem(last=False)
-            return self._scorers[day]
-
-    def score(self, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """Scores one declaration (its item rows) with the scorer of its declaration date (today when the
-        date cannot be read: validation then says why); raises DeclarationRejected or NoModel."""
-        if not items or len(items) > MAX_ITEMS:
-            raise DeclarationRejected([{"field": "items", "message": f"a declaration has 1 to {MAX_ITEMS} items"}])
-        scorer, lock = self._scorer(lodged_on(items) or date.today())
-        # A scorer's feature state grows when it meets a new (HS code, origin) pair: one call at a time.
-        with lock:
-            return scorer.score(items)
+    return {**{k: _plain(v) for k, v in explained.items() if k != "latest_selection"}, "source": "re-scored",
+            "latest_selection": {**_row(latest), "why": why_selected(latest["selection_reason"],
+                                                                     latest["selection_detail"])}
+            if latest else None}

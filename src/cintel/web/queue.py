@@ -1,286 +1,179 @@
-"""The risk queue as the workspace shows it: the latest scored run's declarations, ranked, one page at a
-time, sorted by an allow-listed column and filtered (channel, office, HS chapter, origin, rule, assignee);
-the select options of those filters; bulk assignment to inspectors; and the access log every view writes.
+"""The risk queue as the workspace shows it, from what cintel.risk.queue returns: the columns and their
+headings, values in a clerk's units (probability in per cent, priority as expected revenue or as a chance,
+local times to the minute), and the current view's export as CSV or XLSX.
 
-Every filter is a bound parameter in SQL: nothing from the URL is ever pasted into a statement. Item-level
-filters (HS chapter, origin) are EXISTS subqueries probing the items' primary key, so a declaration with
-many matching items is still one queue row and the count stays a count of declarations.
+The queue's queries and assignment live in cintel.risk.queue and the access log in
+cintel.store.access_log; their names are re-exported here for the web modules that import them from here.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, insert, select
+from cintel.risk.queue import (
+    ASSIGNEE_PATTERN,
+    CHAPTER_PATTERN,
+    DEFAULT_PAGE_SIZE,
+    MAX_ASSIGN,
+    MAX_EXPORT,
+    MAX_PAGE_SIZE,
+    OFFICE_PATTERN,
+    ORIGIN_PATTERN,
+    RULE_PATTERN,
+    SORT_COLUMNS,
+    SORT_PATTERN,
+    QueueError,
+    QueueFilters,
+    QueuePage,
+    assign,
+    count,
+    export_rows,
+    filter_clauses,
+    filter_options,
+    get_run,
+    inspectors,
+    latest_run,
+    page_query,
+    queue_page,
+    recent_runs,
+)
+from cintel.risk.reasons import WHY_SELECTED, money, percent, priority_meaning
+from cintel.spreadsheet import safe_cell
+from cintel.store.access_log import record_view
 
-from cintel.domain.access import AccessContext
-from cintel.domain.codes import Channel
-from cintel.domain.roles import Role
-from cintel.errors import CintelError
-from cintel.store.case_tables import inspection_assignments
-from cintel.store.risk_tables import risk_assessments, risk_runs
-from cintel.store.tables import declaration_items, declarations
-from cintel.store.web_tables import access_log, users
-from cintel.web.accounts import now
-
-MAX_PAGE_SIZE = 200
-DEFAULT_PAGE_SIZE = 50
-MAX_ASSIGN = 500
-# What the queue may be sorted by: a name in the URL -> a column, never a column name from the URL.
-SORT_COLUMNS = {
-    "rank": risk_assessments.c.rank,
-    "priority": risk_assessments.c.priority,
-    "probability": risk_assessments.c.probability,
-    "expected_revenue": risk_assessments.c.expected_revenue,
-    "rule_score": risk_assessments.c.rule_score,
-    "channel": risk_assessments.c.channel,
-    "declaration_id": risk_assessments.c.declaration_id,
-}
-SORT_PATTERN = "^-?(" + "|".join(SORT_COLUMNS) + ")$"
-# Patterns of the filter values (the routes validate with them; an empty value is "all").
-OFFICE_PATTERN = "^([A-Z0-9]{2,16})?$"
-CHAPTER_PATTERN = "^([0-9]{2})?$"
-ORIGIN_PATTERN = "^([A-Z]{2})?$"
-RULE_PATTERN = "^([A-Za-z0-9_.-]{1,64})?$"
-ASSIGNEE_PATTERN = "^(me|[a-z0-9._-]{3,64})?$"
-# What each selection_reason code means to an officer: the model's pick is stored as "score".
-SELECTION_REASONS = {"rule": "rule", "score": "model", "random": "random", "exploration": "exploration",
-                     "none": "not selected"}
-
-
-class QueueError(CintelError):
-    """A queue request the user can correct (an assignment refused, with why)."""
-
-
-@dataclass(frozen=True)
-class QueueFilters:
-    """What the queue is narrowed to; None means all. ``assigned_to`` is a username (the route turns "me"
-    into the signed-in user's)."""
-
-    channel: Channel | None = None
-    office: str | None = None
-    chapter: str | None = None
-    origin: str | None = None
-    rule: str | None = None
-    assigned_to: str | None = None
-
-    def to_dict(self) -> dict[str, str | None]:
-        values = asdict(self)
-        values["channel"] = self.channel.value if self.channel else None
-        return values
+__all__ = [
+    "ASSIGNEE_PATTERN", "CHAPTER_PATTERN", "COLUMNS", "DEFAULT_PAGE_SIZE", "MAX_ASSIGN", "MAX_EXPORT",
+    "MAX_PAGE_SIZE", "OFFICE_PATTERN", "ORIGIN_PATTERN", "RULE_PATTERN", "SORT_COLUMNS", "SORT_PATTERN",
+    "WHY_SELECTED", "QueueError", "QueueFilters", "QueuePage", "assign", "count", "export_csv", "export_filename",
+    "export_rows", "export_xlsx", "filter_clauses", "filter_options", "get_run", "inspectors", "latest_run",
+    "local_time", "money", "page_query", "percent", "priority_text", "queue_page", "recent_runs", "record_view",
+    "view_context",
+]
 
 
 @dataclass(frozen=True)
-class QueuePage:
-    run: dict[str, Any] | None
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    total: int = 0
-    page: int = 1
-    size: int = DEFAULT_PAGE_SIZE
-    sort: str = "rank"
-    filters: QueueFilters = field(default_factory=QueueFilters)
+class Column:
+    """A queue column: its key in a row, its heading, and the sort key its heading sorts by (None: not sortable)."""
 
-    @property
-    def channel(self) -> Channel | None:
-        return self.filters.channel
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"run": self.run, "items": self.rows, "total": self.total, "page": self.page, "size": self.size,
-                "pages": self.pages, "sort": self.sort, "channel": self.channel.value if self.channel else None,
-                "filters": self.filters.to_dict()}
+    key: str
+    heading: str
+    sort: str | None
 
 
-def latest_run(engine: Engine) -> dict[str, Any] | None:
-    """The most recent scoring or selection run, with its summary decoded."""
-    with engine.connect() as conn:
-        row = conn.execute(select(risk_runs.c.run_id, risk_runs.c.kind, risk_runs.c.run_date, risk_runs.c.created_at,
-                                  risk_runs.c.created_by, risk_runs.c.model_id, risk_runs.c.summary)
-                           .order_by(risk_runs.c.run_id.desc()).limit(1)).mappings().first()
-    if row is None:
-        return None
-    run = dict(row)
-    run["summary"] = json.loads(run["summary"])
-    run["run_date"] = run["run_date"].isoformat()
-    run["created_at"] = run["created_at"].isoformat()
-    return run
+COLUMNS = (
+    Column("rank", "Rank", "rank"),
+    Column("declaration_id", "Declaration", "declaration_id"),
+    Column("importer_name", "Importer", "importer"),
+    Column("office_code", "Office", "office"),
+    Column("main_hs_code", "HS", "hs"),
+    Column("main_origin", "Origin", "origin"),
+    Column("customs_value", "Value", "value"),
+    Column("channel", "Channel", "channel"),
+    Column("probability", "Fraud probability", "probability"),
+    Column("priority", "Priority", "priority"),
+    Column("why", WHY_SELECTED, "why"),
+    Column("reasons", "Reasons", None),
+    Column("assigned_to", "Assigned to", None),
+)
 
 
-def _contains(engine: Engine, column: Any, needle: str) -> ColumnElement[bool]:
-    """``needle`` occurs in ``column``, case-sensitively and without LIKE wildcards (a rule id may hold '_')."""
-    if engine.dialect.name == "postgresql":
-        return func.strpos(column, needle) > 0
-    return func.instr(column, needle) > 0
+def local_time(value: str | datetime | None) -> str:
+    """A stored time (ISO text or datetime, UTC) as the office reads it: local time to the minute."""
+    if value is None:
+        return "–"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:  # stored times are UTC (SQLite gives them back naive)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def filter_clauses(engine: Engine, run_id: int, filters: QueueFilters) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of the queue for ``filters``: every value a bound parameter."""
-    # The assignments are aliased: the page query also joins them (to show the assignee).
-    a, d, i, asg = risk_assessments, declarations, declaration_items, inspection_assignments.alias("mine")
-    where: list[ColumnElement[bool]] = [a.c.run_id == run_id]
-    if filters.channel is not None:
-        where.append(a.c.channel == filters.channel.value)
-    if filters.office:
-        where.append(exists().where(d.c.declaration_id == a.c.declaration_id, d.c.office_code == filters.office))
-    if filters.chapter:
-        # A range on hs_code (not substr) so the probe stays inside the items' covering index.
-        chapter = [i.c.hs_code >= filters.chapter]
-        if filters.chapter != "99":
-            chapter.append(i.c.hs_code < f"{int(filters.chapter) + 1:02d}")
-        where.append(exists().where(i.c.declaration_id == a.c.declaration_id, *chapter))
-    if filters.origin:
-        where.append(exists().where(i.c.declaration_id == a.c.declaration_id,
-                                    i.c.country_of_origin == filters.origin))
-    if filters.rule:
-        # rule_hits is the JSON text '[["R03", 2], ...]': a rule id is matched whole with its quotes.
-        where.append(_contains(engine, a.c.rule_hits, "[" + json.dumps(filters.rule) + ","))
-    if filters.assigned_to:
-        where.append(exists().where(asg.c.run_id == a.c.run_id, asg.c.declaration_id == a.c.declaration_id,
-                                    asg.c.inspector == filters.assigned_to))
-    return where
+def priority_text(value: float | None, by_value: bool) -> str:
+    """A priority in its unit: expected revenue in national currency, or a chance in per cent."""
+    if value is None:
+        return "–"
+    return money(value) if by_value else percent(value, 1)
 
 
-# A run's assessments never change once written, so the count of a filter combination is cached per run
-# (the assignee filter changes with every assignment and is never cached). Keyed by engine so that two
-# stores in one process never share numbers.
-_COUNTS: weakref.WeakKeyDictionary[Engine, OrderedDict[tuple[Any, ...], int]] = weakref.WeakKeyDictionary()
-_OPTIONS: weakref.WeakKeyDictionary[Engine, dict[int, dict[str, list[str]]]] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-_COUNT_CACHE_SIZE = 512
+def hs_text(code: str | None) -> str:
+    """A commodity code as clerks write it: 6109100010 -> 6109.10.00.10."""
+    if not code:
+        return "–"
+    return ".".join([code[:4], *[code[i:i + 2] for i in range(4, len(code), 2)]])
 
 
-def _count(engine: Engine, run_id: int, filters: QueueFilters, where: Sequence[ColumnElement[bool]]) -> int:
-    key = (run_id, *filters.to_dict().values())
-    cacheable = filters.assigned_to is None
-    if cacheable:
-        with _LOCK:
-            cached = _COUNTS.get(engine, OrderedDict()).get(key)
-        if cached is not None:
-            return cached
-    with engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(risk_assessments).where(*where)).scalar_one())
-    if cacheable:
-        with _LOCK:
-            counts = _COUNTS.setdefault(engine, OrderedDict())
-            counts[key] = total
-            while len(counts) > _COUNT_CACHE_SIZE:
-                counts.popitem(last=False)
-    return total
+def view_context(run: dict[str, Any] | None) -> dict[str, Any]:
+    """What every queue template needs to show values in their units."""
+    by_value = bool(run and run["priority_by_value"])
+    return {"columns": COLUMNS, "percent": percent, "money": money, "local_time": local_time, "hs_text": hs_text,
+            "priority_text": lambda v: priority_text(v, by_value), "priority_meaning": priority_meaning(by_value)}
 
 
-def page_query(engine: Engine, run_id: int, *, page: int, size: int, sort: str,
-               filters: QueueFilters) -> Any:
-    """The SELECT of one page (also what the benchmark times directly, without HTTP)."""
-    a, asg = risk_assessments, inspection_assignments
-    column = SORT_COLUMNS[sort.removeprefix("-")]
-    descending = sort.startswith("-")
-    # Ties follow the rank, in the same direction, so that the run's index on (column, rank) gives the
-    # order without a sort. NULLs are not placed explicitly: a run's probabilities (and expected revenues)
-    # are all set or all null, since the run was scored with a model or without one.
-    keys = [column] if column is a.c.rank or column is a.c.declaration_id else [column, a.c.rank]
-    orders = [k.desc() if descending else k.asc() for k in keys]
-    return (select(a.c.declaration_id, a.c.rank, a.c.channel, a.c.priority, a.c.probability, a.c.expected_revenue,
-                   a.c.rule_score, a.c.rule_hits, a.c.selection_reason, a.c.selection_detail, a.c.reasons,
-                   asg.c.inspector.label("assigned_to"))
-            .select_from(a.outerjoin(asg, and_(asg.c.run_id == a.c.run_id,
-                                               asg.c.declaration_id == a.c.declaration_id)))
-            .where(*filter_clauses(engine, run_id, filters))
-            .order_by(*orders).limit(size).offset((page - 1) * size))
+# --- exports ---------------------------------------------------------------------------------------------------------
+
+EXPORT_HEADINGS = ("rank", "declaration", "lodged", "importer", "importer id", "office", "HS", "origin", "items",
+                   "customs value", "channel", "fraud probability %", "priority", WHY_SELECTED.lower(), "reasons",
+                   "rules hit", "assigned to")
 
 
-def queue_page(engine: Engine, *, page: int = 1, size: int = DEFAULT_PAGE_SIZE, sort: str = "rank",
-               channel: Channel | None = None, filters: QueueFilters | None = None) -> QueuePage:
-    """One page of the latest run's assessments; ``sort`` is a key of SORT_COLUMNS, '-' first for descending."""
-    filters = filters or QueueFilters(channel=channel)
-    run = latest_run(engine)
-    if run is None:
-        return QueuePage(run=None, page=page, size=size, sort=sort, filters=filters)
-    where = filter_clauses(engine, run["run_id"], filters)
-    total = _count(engine, run["run_id"], filters, where)
-    with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(page_query(engine, run["run_id"], page=page, size=size, sort=sort,
-                                                         filters=filters)).mappings()]
-    for r in rows:
-        r["reasons"] = json.loads(r["reasons"])
-        r["rule_ids"] = [hit[0] for hit in json.loads(r.pop("rule_hits"))]
-        r["why"] = SELECTION_REASONS.get(r["selection_reason"], r["selection_reason"])
-    return QueuePage(run=run, rows=rows, total=total, page=page, size=size, sort=sort, filters=filters)
+def _export_values(row: dict[str, Any]) -> list[Any]:
+    probability = row["probability"]
+    return [row["rank"], row["declaration_id"], row["declaration_date"], row["importer_name"], row["importer_id"],
+            row["office_code"], row["main_hs_code"], row["main_origin"], row["n_items"],
+            None if row["customs_value"] is None else round(row["customs_value"], 2), row["channel"],
+            None if probability is None else round(probability * 100, 1), round(row["priority"], 4), row["why"],
+            "; ".join(row["reasons"]), ", ".join(row["rule_ids"]), row["assigned_to"]]
 
 
-def filter_options(engine: Engine, run_id: int) -> dict[str, list[str]]:
-    """The values the filters can take in a run: its declarations' offices, HS chapters and origins, and
-    the rules its assessments hit. Computed once per run (a run never changes) and cached."""
-    with _LOCK:
-        cached = _OPTIONS.get(engine, {}).get(run_id)
-    if cached is not None:
-        return cached
-    a, d, i = risk_assessments, declarations, declaration_items
-    in_run = select(a.c.declaration_id).where(a.c.run_id == run_id)
-    with engine.connect() as conn:
-        offices = conn.execute(select(d.c.office_code).distinct()
-                               .where(d.c.declaration_id.in_(in_run))).scalars().all()
-        chapters = conn.execute(select(func.substr(i.c.hs_code, 1, 2)).distinct()
-                                .where(i.c.declaration_id.in_(in_run))).scalars().all()
-        origins = conn.execute(select(i.c.country_of_origin).distinct()
-                               .where(i.c.declaration_id.in_(in_run))).scalars().all()
-        # Few distinct combinations of hits exist in a run: decode those, not every assessment.
-        hit_lists = conn.execute(select(a.c.rule_hits).distinct().where(a.c.run_id == run_id)).scalars().all()
-    rules = {hit[0] for text in hit_lists for hit in json.loads(text)}
-    options = {"offices": sorted(o for o in offices if o), "chapters": sorted(c for c in chapters if c),
-               "origins": sorted(o for o in origins if o), "rules": sorted(rules)}
-    with _LOCK:
-        _OPTIONS.setdefault(engine, {})[run_id] = options
-    return options
+def _title(view: QueuePage) -> list[str]:
+    assert view.run is not None
+    run = view.run
+    cut = f" (the first {len(view.rows):,} of {view.total:,})" if view.total > len(view.rows) else ""
+    filters = ", ".join(f"{k} {v}" for k, v in view.filters.to_dict().items() if v) or "no filter"
+    return [f"risk queue, run {run['run_id']} ({run['kind']}) for {run['run_date']}: {view.total:,} declarations"
+            f"{cut}; {filters}; sorted by {view.sort}; priority: {priority_meaning(run['priority_by_value'])}"]
 
 
-def inspectors(engine: Engine) -> list[dict[str, str]]:
-    """Enabled users holding the inspector role (username, display name), for the assignment select."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(users.c.username, users.c.display_name, users.c.roles)
-                            .where(users.c.disabled.is_(False)).order_by(users.c.username)).all()
-    return [{"username": r.username, "display_name": r.display_name} for r in rows
-            if Role.INSPECTOR.value in json.loads(r.roles)]
+def export_csv(view: QueuePage) -> str:
+    """The view as CSV: a title line, the headings, one row per declaration; text a spreadsheet would run as a
+    formula is neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([safe_cell(t) for t in _title(view)])
+    writer.writerow(EXPORT_HEADINGS)
+    for row in view.rows:
+        writer.writerow([v if isinstance(v, int | float) else safe_cell(v) for v in _export_values(row)])
+    return out.getvalue()
 
 
-def assign(engine: Engine, actor: str, run_id: int, declaration_ids: Sequence[str], inspector: str) -> int:
-    """Assigns declarations of a run to an inspector (re-assigning replaces); who and when are recorded in
-    the row. Refuses an unknown run, declarations not in it, an unknown or non-inspector user and more than
-    MAX_ASSIGN at once. Returns how many were assigned."""
-    ids = list(dict.fromkeys(declaration_ids))
-    if not ids:
-        raise QueueError("select at least one declaration to assign")
-    if len(ids) > MAX_ASSIGN:
-        raise QueueError(f"at most {MAX_ASSIGN} declarations can be assigned at once, got {len(ids)}")
-    if inspector not in {u["username"] for u in inspectors(engine)}:
-        raise QueueError(f"'{inspector[:64]}' is not an enabled user with the inspector role")
-    a, asg = risk_assessments, inspection_assignments
-    with engine.begin() as conn:
-        if conn.execute(select(risk_runs.c.run_id).where(risk_runs.c.run_id == run_id)).first() is None:
-            raise QueueError(f"no run {run_id}")
-        found = set(conn.execute(select(a.c.declaration_id).where(a.c.run_id == run_id,
-                                                                  a.c.declaration_id.in_(ids))).scalars())
-        missing = [i for i in ids if i not in found]
-        if missing:
-            shown = ", ".join(m[:64] for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise QueueError(f"{len(missing)} declaration(s) are not in run {run_id}: {shown}")
-        conn.execute(delete(asg).where(asg.c.run_id == run_id, asg.c.declaration_id.in_(ids)))
-        at = now()
-        conn.execute(insert(asg), [{"run_id": run_id, "declaration_id": i, "inspector": inspector,
-                                    "assigned_by": actor, "assigned_at": at} for i in ids])
-    return len(ids)
+def export_xlsx(view: QueuePage) -> bytes:
+    """The view as an Excel workbook: one sheet, the title, the headings, numbers as numbers; text is always
+    written as text (never a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("queue")
+    sheet.append(_title(view))
+    sheet.append(list(EXPORT_HEADINGS))
+    for row in view.rows:
+        cells = []
+        for value in _export_values(row):
+            if value is None or isinstance(value, int | float):
+                cells.append(value)
+                continue
+            cell = WriteOnlyCell(sheet, value=safe_cell(value))
+            cell.data_type = "s"  # openpyxl would otherwise store text starting with "=" as a formula
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
-def record_view(engine: Engine, ctx: AccessContext, *, object_kind: str, object_id: str | None, route: str) -> None:
-    """Writes who viewed what, when, from which route and for what stated purpose."""
-    with engine.begin() as conn:
-        conn.execute(insert(access_log).values(username=ctx.user, viewed_at=now(), object_kind=object_kind,
-                                               object_id=object_id, purpose=ctx.purpose[:500], route=route[:256]))
+def export_filename(view: QueuePage, extension: str) -> str:
+    assert view.run is not None
+    return f"risk-queue-run-{view.run['run_id']}-{view.run['run_date']}.{extension}"

@@ -8,16 +8,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from cintel.domain.roles import QUEUE_READERS
-from cintel.web.entity_pages import ENTITY_READERS
+from cintel.domain.permissions import Area, readers
 from cintel.web.pages import PurposeQuery
 from cintel.web.queue import record_view
 from cintel.web.render import page
-from cintel.web.search_view import KINDS, MAX_QUERY, search_all
+from cintel.web.search_view import KINDS, MAX_QUERY, search_all, searchable
 from cintel.web.security import Principal, StoreDep, require_roles
 
 router = APIRouter()
-Searcher = Annotated[Principal, Depends(require_roles(*QUEUE_READERS))]
+Searcher = Annotated[Principal, Depends(require_roles(*readers(Area.QUEUE)))]
 DEFAULT_PURPOSE = "search"
 PLURAL = {"declaration": "Declarations", "entity": "Entities", "container": "Containers", "vessel": "Vessels"}
 QText = Annotated[str, Query(max_length=MAX_QUERY, description="What to look for: an id, a name, a number")]
@@ -28,15 +27,11 @@ KindQuery = Annotated[str | None, Query(pattern="^(" + "|".join(KINDS) + ")?$",
 
 async def _search(request: Request, principal: Principal, engine: Any, q: str, kind: str | None,
                   purpose: str) -> dict[str, list[dict[str, Any]]]:
-    results = await run_in_threadpool(search_all, engine, q, kind or None)
+    results = await run_in_threadpool(search_all, engine, q, kind or None, roles=principal.user.roles)
     if q.strip():
         # The query itself may be sensitive (a name under investigation): the log keeps the purpose only.
         await run_in_threadpool(record_view, engine, principal.context(purpose), object_kind="search",
                                 object_id=None, route=request.url.path)
-    if not principal.user.roles & set(ENTITY_READERS):
-        for k in ("entity", "vessel"):
-            for r in results.get(k, []):
-                r["href"] = None  # seen in the list, but the entity pages are not theirs to open
     return results
 
 
@@ -44,15 +39,17 @@ async def _search(request: Request, principal: Principal, engine: Any, q: str, k
 async def search(request: Request, principal: Searcher, engine: StoreDep, q: QText = "", kind: KindQuery = None,
                  purpose: PurposeQuery = DEFAULT_PURPOSE) -> HTMLResponse:
     """Search declarations by id, entities by name (any spelling or script) or identifier, containers by
-    number and vessels by IMO or name; results grouped by kind, best first."""
+    number and vessels by IMO or name; results grouped by kind, best first, of the kinds the role may read."""
     results = await _search(request, principal, engine, q, kind, purpose)
-    return page(request, "search.html", principal, q=q, kind=kind or "", kinds=KINDS, results=results, plural=PLURAL,
-                purpose=purpose, searched=bool(q.strip()))
+    kinds = searchable(principal.user.roles)
+    return page(request, "search.html", principal, q=q, kind=kind or "", kinds=kinds, results=results, plural=PLURAL,
+                purpose=purpose, searched=bool(q.strip()), not_searched=[k for k in KINDS if k not in kinds])
 
 
 @router.get("/api/v1/search", tags=["api"])
 async def search_api(request: Request, principal: Searcher, engine: StoreDep, q: QText = "",
                      kind: KindQuery = None, purpose: PurposeQuery = DEFAULT_PURPOSE) -> dict[str, Any]:
-    """The search page's results as JSON: ``{"q", "results": {kind: [{id, label, href, detail}]}}``."""
+    """The search page's results as JSON: ``{"q", "results": {kind: [{id, label, href, detail}]}}``, of the
+    kinds the role may read."""
     results = await _search(request, principal, engine, q, kind, purpose)
     return {"q": q, "results": results}

@@ -1,6 +1,10 @@
 """One search box over declarations (id, exact or prefix), entities (fuzzy, transliterated names and
 normalised identifiers), containers (ISO 6346 number) and vessels (IMO or name): results grouped by kind,
-best first, at most ``MAX_PER_KIND`` each."""
+best first, at most ``MAX_PER_KIND`` each.
+
+Every result shows only what the searcher's roles may read (``domain.permissions``): entities and vessels are
+searched only for those who may read entities - a role refused the entity pages is not told which company an
+IBAN belongs to - and a container links to the network only for those who may read it."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from cintel.domain.permissions import Area, may_read
+from cintel.domain.roles import Role
 from cintel.entities.normalise import imo_key
 from cintel.entities.search import MAX_RESULTS, search_entities
 from cintel.store.entity_tables import entities, entity_records
@@ -17,6 +23,8 @@ from cintel.store.tables import declaration_containers, declarations
 MAX_PER_KIND = MAX_RESULTS
 MAX_QUERY = 200
 KINDS = ("declaration", "entity", "container", "vessel")
+# What a role must be allowed to read to see results of each kind.
+KIND_AREAS = {"declaration": Area.QUEUE, "entity": Area.ENTITIES, "container": Area.QUEUE, "vessel": Area.ENTITIES}
 _ID_CHARS = re.compile(r"^[A-Za-z0-9_./-]+$")
 
 
@@ -40,8 +48,9 @@ def search_declarations(engine: Engine, q: str) -> list[dict[str, Any]]:
              "exact": r["declaration_id"] == text} for r in sorted(rows, key=lambda r: r["declaration_id"] != text)]
 
 
-def search_containers(engine: Engine, q: str) -> list[dict[str, Any]]:
-    """Containers whose ISO 6346 number starts with ``q`` (spaces and dashes ignored), with their declarations."""
+def search_containers(engine: Engine, q: str, *, network: bool = True) -> list[dict[str, Any]]:
+    """Containers whose ISO 6346 number starts with ``q`` (spaces and dashes ignored), with their declarations;
+    each links to its graph on the network page (``network``), else to its first declaration."""
     text = re.sub(r"[\s-]", "", q).upper()
     if not re.fullmatch(r"[A-Z]{3,4}[0-9]{0,7}", text):
         return []
@@ -52,7 +61,7 @@ def search_containers(engine: Engine, q: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [{"id": r["container_number"], "label": r["container_number"],
-             "href": f"/network?node=container:{r['container_number']}",
+             "href": f"/network?node=container:{r['container_number']}" if network else f"/declarations/{r['first']}",
              "detail": f"{r['declarations']} declaration{'s' if r['declarations'] != 1 else ''}"} for r in rows]
 
 
@@ -74,10 +83,16 @@ def search_vessels(engine: Engine, q: str) -> list[dict[str, Any]]:
             for r in found[:MAX_PER_KIND]]
 
 
-def search_all(engine: Engine, q: str, kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Results per kind (only ``kind`` when given) for the query ``q``."""
+def searchable(roles: frozenset[Role]) -> tuple[str, ...]:
+    """The kinds of result ``roles`` may see."""
+    return tuple(k for k in KINDS if may_read(roles, KIND_AREAS[k]))
+
+
+def search_all(engine: Engine, q: str, kind: str | None = None, *, roles: frozenset[Role]
+               ) -> dict[str, list[dict[str, Any]]]:
+    """Results per kind the ``roles`` may see (only ``kind`` when given) for the query ``q``."""
     q = q.strip()[:MAX_QUERY]
-    out: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS if kind in (None, k)}
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in searchable(roles) if kind in (None, k)}
     if not q:
         return out
     if "declaration" in out:
@@ -88,7 +103,7 @@ def search_all(engine: Engine, q: str, kind: str | None = None) -> dict[str, lis
                                     f"{r['matched']} ({r['score']:.0f})", "entity_id": r["entity_id"]}
                          for r in search_entities(engine, q) if r["entity_type"] != "vessel"]
     if "container" in out:
-        out["container"] = search_containers(engine, q)
+        out["container"] = search_containers(engine, q, network=may_read(roles, Area.NETWORK))
     if "vessel" in out:
         out["vessel"] = search_vessels(engine, q)
     return out

@@ -3,6 +3,7 @@ a background thread for a check that signs in as each demo user and opens every 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from cintel.web.app import create_app
 def run(engine: Engine, settings: Settings, host: str, port: int) -> None:
     """Serves the workspace until interrupted."""
     app = create_app(engine, settings=settings)
+    # uvicorn's own proxy headers would trust 127.0.0.1 by default; the app trusts web_trusted_proxies only.
     uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False, log_level="info")
 
 
@@ -27,7 +29,7 @@ def run(engine: Engine, settings: Settings, host: str, port: int) -> None:
 def background(engine: Engine, settings: Settings, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """The workspace served in a daemon thread for the duration of the block; yields its base URL."""
     config = uvicorn.Config(create_app(engine, settings=settings), host=host, port=port, log_level="warning",
-                            server_header=False)
+                            server_header=False, proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -52,13 +54,24 @@ class PageCheck:
     ms: float
 
 
+LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def sign_in(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    """Signs in as a browser does: opens the form (which sets its pre-session CSRF cookie), posts it back."""
+    form = client.get("/login")
+    found = LOGIN_CSRF.search(form.text)
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": found.group(1) if found else ""})
+
+
 def check_pages(base_url: str, accounts: Mapping[str, Mapping[str, str]],
                 pages: Mapping[str, Sequence[str]]) -> list[PageCheck]:
     """Signs in as each account and opens the pages listed for its role; one result per page."""
     results = []
     for username, account in accounts.items():
         with httpx.Client(base_url=base_url, follow_redirects=False, timeout=60) as client:
-            signed = client.post("/login", data={"username": username, "password": account["password"]})
+            signed = sign_in(client, username, account["password"])
             if signed.status_code != 303:
                 results.append(PageCheck(username, "/login", signed.status_code, 0.0))
                 continue

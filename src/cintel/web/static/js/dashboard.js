@@ -58,7 +58,7 @@
     const rows = parse(reasons, "data-rows");
     draw(reasons, {
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "–" : v + " %"; } },
-      xAxis: { type: "category", data: rows.map(function (r) { return r.reason; }) },
+      xAxis: { type: "category", data: rows.map(function (r) { return r.label || r.reason; }) },
       yAxis: { type: "value", name: "hit rate %", splitLine: { lineStyle: { color: line } } },
       series: [{ name: "Hit rate", type: "bar", itemStyle: { color: red }, label: { show: true, position: "top" },
                  data: rows.map(function (r) { return r.hit_rate == null ? null : Math.round(r.hit_rate * 1000) / 10; }) }]

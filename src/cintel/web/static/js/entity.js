@@ -1,10 +1,12 @@
-/* The entity page's declarations timeline (ECharts): declarations per week, inspected and found. */
+/* The entity page's declarations timeline (ECharts): declarations per week, inspected and found.
+   The weeks come as JSON in <script type="application/json" id="timeline-data"> (never in an attribute). */
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("timeline");
-    if (!box || !window.echarts) { return; }
-    var weeks = JSON.parse(box.getAttribute("data-weeks") || "[]");
+    var source = document.getElementById("timeline-data");
+    if (!box || !source || !window.echarts) { return; }
+    var weeks = JSON.parse(source.textContent);
     var chart = window.echarts.init(box, null, { renderer: "svg" });
     chart.setOption({
       animation: false,

@@ -1,21 +1,13 @@
 /* The entity graph: Cytoscape.js canvas plus an accessible list of the same nodes.
    Data comes from GET /api/v1/network/expand; a click (or Enter on a list item) expands a node,
-   a double-click on an entity opens its page, the checkboxes and dates re-query every expanded node. */
+   a double-click on an entity opens its page, the checkboxes and dates re-query every expanded node.
+   The picture stays put as it grows: the nodes an expansion brings are placed around the node expanded
+   (CintelGraph.placeAround), none already shown moves, and no label covers another. */
 (function () {
   "use strict";
 
-  // Colour and line style per tie kind: colour is never the only signal (style and the list say it too).
-  var EDGE_STYLE = {
-    importer_of: ["#0b4f8a", "solid"], exporter_of: ["#1b6e2a", "solid"], declared_by: ["#6a3d9a", "dashed"],
-    director_of: ["#b15928", "solid"], has_address: ["#8b0000", "dotted"], has_phone: ["#c2185b", "dotted"],
-    has_email: ["#00695c", "dotted"], has_account: ["#5d4037", "dotted"], paid: ["#e65100", "dashed"],
-    carried_by: ["#37474f", "dashed"], in_container: ["#455a64", "solid"],
-    mentioned_in_report: ["#4a148c", "dashed"], same_as: ["#000000", "solid"]
-  };
-  var NODE_SHAPE = {
-    company: "round-rectangle", person: "ellipse", vessel: "diamond", address: "triangle", phone: "triangle",
-    email: "triangle", account: "hexagon", container: "square", declaration: "rectangle"
-  };
+  var G = window.CintelGraph;  // static/js/graph_style.js
+  var MAX_FIT_ZOOM = 1.5;
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
@@ -36,21 +28,10 @@
     var limit = root.getAttribute("data-limit") || "50";
     var purpose = root.getAttribute("data-purpose") || "link analysis";
     var expanded = [];
-    var styles = [
-      { selector: "node", style: { "label": "data(short)", "font-size": 10, "text-valign": "bottom",
-        "text-margin-y": 3, "background-color": "#6b7b8c", "shape": function (n) {
-          return NODE_SHAPE[n.data("kind")] || "ellipse"; }, "width": 22, "height": 22, "color": "#111" } },
-      { selector: "node[?listed]", style: { "border-width": 4, "border-color": "#8b0000" } },
-      { selector: "node[?caught]", style: { "background-color": "#8b0000" } },
-      { selector: "node.expanded", style: { "background-color": "#0b4f8a" } },
-      { selector: "node.start", style: { "width": 32, "height": 32 } },
-      { selector: "edge", style: { "width": 2, "curve-style": "bezier", "target-arrow-shape": "triangle",
-        "arrow-scale": 0.7, "line-color": function (e) { return (EDGE_STYLE[e.data("kind")] || ["#777"])[0]; },
-        "target-arrow-color": function (e) { return (EDGE_STYLE[e.data("kind")] || ["#777"])[0]; },
-        "line-style": function (e) { return (EDGE_STYLE[e.data("kind")] || ["", "solid"])[1]; } } }
-    ];
-    var cy = window.cytoscape({ container: canvas, elements: [], style: styles, wheelSensitivity: 0.3,
+    var positions = {};  // where each node shown (or shown before a filter change) was placed
+    var cy = window.cytoscape({ container: canvas, elements: [], style: G.styles(), wheelSensitivity: 0.3,
       minZoom: 0.1, maxZoom: 4 });
+    root.cintelGraph = cy;  // for the browser tests, which read positions and label boxes
 
     function filters() {
       var params = new URLSearchParams();
@@ -95,24 +76,44 @@
       edgeCount.textContent = String(cy.edges().length);
     }
 
+    // Adds the answer's nodes and edges; returns the nodes never placed before (the others go back where they were).
     function add(data) {
       var elements = [];
       data.nodes.forEach(function (n) {
         var d = n.data;
-        d.short = d.label.length > 24 ? d.label.slice(0, 23) + "…" : d.label;
-        if (cy.getElementById(d.id).empty()) { elements.push({ group: "nodes", data: d }); }
+        d.short = G.short(d.label);
+        if (cy.getElementById(d.id).empty()) {
+          elements.push(positions[d.id] ? { group: "nodes", data: d, position: positions[d.id] }
+                                        : { group: "nodes", data: d });
+        }
       });
       data.edges.forEach(function (e) {
         if (cy.getElementById(e.data.id).empty()) { elements.push({ group: "edges", data: e.data }); }
       });
-      cy.add(elements);
+      var added = cy.add(elements).nodes();
       var centre = cy.getElementById(data.node);
       centre.addClass("expanded");
       centre.data("more", data.more);
+      return added.filter(function (n) { return !positions[n.id()]; });
     }
 
-    function layout() {
-      cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: 8000, idealEdgeLength: 70 }).run();
+    function place(centre, fresh) {
+      var first = cy.nodes().length === fresh.length + (fresh.contains(centre) ? 0 : 1);
+      if (fresh.contains(centre)) {  // the start node, or a node shown again after a filter change
+        fresh = fresh.difference(centre);
+        if (first) { centre.position({ x: 0, y: 0 }); } else { G.placeAround(cy, cy.nodes().difference(fresh).difference(centre)[0], centre); }
+      }
+      G.placeAround(cy, centre, fresh);
+      cy.nodes().forEach(function (n) { positions[n.id()] = { x: n.position().x, y: n.position().y }; });
+      var view = cy.extent();
+      var outside = fresh.some(function (n) {
+        var b = n.boundingBox({ includeLabels: true });
+        return b.x1 < view.x1 || b.x2 > view.x2 || b.y1 < view.y1 || b.y2 > view.y2;
+      });
+      if (first || outside) {  // the view follows the graph; the graph itself does not move
+        cy.fit(cy.nodes(), 30);
+        if (cy.zoom() > MAX_FIT_ZOOM) { cy.zoom(MAX_FIT_ZOOM); cy.center(); }
+      }
     }
 
     function fetchNode(id) {
@@ -138,9 +139,9 @@
           var node = cy.getElementById(id);
           if (!node.empty()) { node.addClass("expanded"); }
         } else {
-          add(data);
+          var fresh = add(data);  // first: the centre is among the nodes it adds
+          place(cy.getElementById(data.node), fresh);
         }
-        layout();
         renderList();
         if (announce) {
           status.textContent = (data.nodes.length ? data.nodes[0].data.label : id) + ": " + data.shown +
@@ -150,7 +151,10 @@
           asOf.textContent = "Ties as of " + data.graph.as_of.replace("T", " ").replace("+00:00", " UTC") +
             (data.graph.refreshing ? "; the store changed since, newer ties are being loaded." : ".");
         }
-      }).catch(function (err) { status.textContent = "Could not load the ties: " + err.message; });
+      }, function (err) {
+        // Only a failed request is shown here: an error in drawing the answer stays a page error.
+        status.textContent = "Could not load the ties: " + err.message;
+      });
     }
 
     function reload() {
@@ -159,8 +163,11 @@
       cy.nodes().forEach(function (n) { keep[n.id()] = n.data(); });
       cy.elements().remove();
       expanded = [];
-      // The start node stays even when the filters leave it no ties.
-      if (keep[start]) { cy.add({ group: "nodes", data: keep[start] }); }
+      // The start node stays even when the filters leave it no ties; every node comes back where it was.
+      if (keep[start]) {
+        cy.add(positions[start] ? { group: "nodes", data: keep[start], position: positions[start] }
+                                : { group: "nodes", data: keep[start] });
+      }
       var chain = Promise.resolve();
       nodes.forEach(function (id) { chain = chain.then(function () { return expand(id, false); }); });
       return chain.then(function () { renderList(); status.textContent = "Filters applied: " + cy.edges().length + " ties shown."; });
@@ -175,12 +182,12 @@
     form.querySelectorAll("input[name=kinds]").forEach(function (box) {
       box.addEventListener("change", function () { reload(); });
     });
-    // The legend swatches take their colour from EDGE_STYLE (no inline styles under the CSP: classes only).
+    // The legend swatches take their colour from static/css/graph.css (no inline styles under the CSP).
     expand(start, true);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.getElementById("graph");
-    if (root && window.cytoscape) { init(root); }
+    if (root && window.cytoscape && window.CintelGraph) { init(root); }
   });
 }());

@@ -1,9 +1,10 @@
-"""What the dashboard shows, assembled from the store as plain data: a day's intake against the four weeks
-before it, the day's channels against capacity, inspection hits and revenue found, the active models'
-measured performance and drift alerts.
+"""How the risk operation did on a day, as plain data: the day's intake against the four weeks before it
+(cintel.store.stats), its channels against capacity, inspection hits and revenue found (with the hit rate
+per reason of selection), the active models' measured performance and drift alerts. The dashboard page
+and its API show what ``day_figures`` returns.
 
 Everything here is an aggregate (counts, sums, rates, model metrics): no declaration, party or person is
-shown, which is why the dashboard does not write the access log (see cintel.web.dashboard).
+returned, which is why the dashboard does not write the access log (see cintel.web.dashboard).
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, func, select
 
 from cintel.domain.codes import Channel, OutcomeType
 from cintel.domain.records import RecordKind
+from cintel.risk.reasons import why_selected
+from cintel.risk.selection import REASON_SCORE
 from cintel.store.risk_tables import risk_assessments, risk_drift, risk_models, risk_runs
-from cintel.store.tables import declaration_items, declarations, record_tables
+from cintel.store.stats import intake
+from cintel.store.tables import declarations, record_tables
 
-TREND_DAYS = 28
 HIT_WINDOWS = (7, 28)
 # Why a declaration was inspected, as the dashboard groups hit rates (selection_reason "score" is the model).
 REASON_GROUPS = ("rule", "model", "random", "exploration", "other")
@@ -50,46 +53,17 @@ def reason_group(assessed: str | None, recorded: str | None) -> str:
     return "other"
 
 
+def reason_label(group: str) -> str:
+    """A reason group in the words the queue and the declaration page use for why a declaration was selected."""
+    return why_selected(REASON_SCORE if group == "model" else group) if group != "other" else "other"
+
+
 def latest_run_day(engine: Engine) -> date | None:
     """The day of the most recent risk run, the dashboard's default day."""
     with engine.connect() as conn:
         day: date | None = conn.execute(select(risk_runs.c.run_date).order_by(risk_runs.c.run_id.desc())
                                         .limit(1)).scalar_one_or_none()
     return day
-
-
-def intake(engine: Engine, day: date) -> dict[str, Any]:
-    """Declarations lodged on ``day`` (count, items, customs value) and the daily average of the four weeks
-    before it, plus the 28-day series ending on ``day`` (declarations and inspection hits per day)."""
-    d, i = declarations, declaration_items
-    start = day - timedelta(days=TREND_DAYS)
-    with engine.connect() as conn:
-        per_day = {r.day: (int(r.n), int(r.items or 0)) for r in conn.execute(
-            select(d.c.declaration_date.label("day"), func.count().label("n"), func.sum(d.c.n_items).label("items"))
-            .where(d.c.declaration_date >= start, d.c.declaration_date <= day).group_by(d.c.declaration_date))}
-        value_per_day = {r.day: float(r.value or 0) for r in conn.execute(
-            select(d.c.declaration_date.label("day"), func.sum(i.c.customs_value).label("value"))
-            .select_from(d.join(i, i.c.declaration_id == d.c.declaration_id))
-            .where(d.c.declaration_date >= start, d.c.declaration_date <= day).group_by(d.c.declaration_date))}
-        hits_per_day = {r.day: (int(r.n), int(r.hits or 0)) for r in conn.execute(
-            select(inspections.c.inspection_date.label("day"), func.count().label("n"),
-                   func.sum(case((inspections.c.outcome != OutcomeType.NO_FINDING.value, 1), else_=0)).label("hits"))
-            .where(inspections.c.inspection_date > start, inspections.c.inspection_date <= day)
-            .group_by(inspections.c.inspection_date))}
-    before = [start + timedelta(days=k) for k in range(TREND_DAYS)]  # the 28 days before `day`
-    n, items = per_day.get(day, (0, 0))
-    avg_n = sum(per_day.get(x, (0, 0))[0] for x in before) / TREND_DAYS
-    avg_items = sum(per_day.get(x, (0, 0))[1] for x in before) / TREND_DAYS
-    avg_value = sum(value_per_day.get(x, 0.0) for x in before) / TREND_DAYS
-    series_days = [day - timedelta(days=TREND_DAYS - 1 - k) for k in range(TREND_DAYS)]
-    return {
-        "day": day.isoformat(), "declarations": n, "items": items, "value": round(value_per_day.get(day, 0.0), 2),
-        "avg_declarations": round(avg_n, 1), "avg_items": round(avg_items, 1), "avg_value": round(avg_value, 2),
-        "vs_avg": round(n / avg_n - 1, 3) if avg_n else None,
-        "series": [{"day": x.isoformat(), "declarations": per_day.get(x, (0, 0))[0],
-                    "inspections": hits_per_day.get(x, (0, 0))[0], "hits": hits_per_day.get(x, (0, 0))[1]}
-                   for x in series_days],
-    }
 
 
 def channels(engine: Engine, day: date) -> dict[str, Any] | None:
@@ -145,8 +119,8 @@ def hits(engine: Engine, day: date) -> dict[str, Any]:
         g = groups[reason_group(r.assessed, r.selection_reason)]
         g[0] += 1
         g[1] += r.outcome != OutcomeType.NO_FINDING.value
-    by_reason = [{"reason": g, "inspections": n, "hits": h, "hit_rate": round(h / n, 3) if n else None}
-                 for g, (n, h) in groups.items()]
+    by_reason = [{"reason": g, "label": reason_label(g), "inspections": n, "hits": h,
+                  "hit_rate": round(h / n, 3) if n else None} for g, (n, h) in groups.items()]
     return {"windows": windows, "by_reason": by_reason}
 
 
@@ -187,7 +161,7 @@ def drift(engine: Engine) -> dict[str, Any]:
                         "psi": round(float(a.psi), 3)} for a in alerts]}
 
 
-def dashboard(engine: Engine, day: date | None = None) -> dict[str, Any]:
+def day_figures(engine: Engine, day: date | None = None) -> dict[str, Any]:
     """Everything the dashboard shows for ``day`` (default: the latest run's day, else the latest
     declaration day; None when the store is empty)."""
     if day is None:

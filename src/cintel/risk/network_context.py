@@ -1,5 +1,8 @@
 """The network context the risk features read: the party graph of the store, its dated seeds, and which
-entity each importer key of a declaration names."""
+entity each importer key of a declaration names.
+
+It lives in ``risk`` (which reads the network), not in ``network``: the network package depends on nothing of
+risk, so the two never import each other."""
 
 from __future__ import annotations
 
