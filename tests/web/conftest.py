@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 import httpx
@@ -225,9 +226,10 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
             for method in sorted(route.methods or ()) if method != "HEAD"]
 
 
+@cache
 def route_table() -> list[Endpoint]:
     """The app's endpoints, read from an app built on an empty store (building it touches no data), so tests
-    can be parametrised with them at collection time."""
+    can be parametrised with them at collection time (one list for every caller: do not change it)."""
     return endpoints(create_app(create_engine("sqlite://"), settings=Settings()))
 
 

@@ -4,7 +4,8 @@ before the route does anything, and the store is left as it was; the same reques
 the check. Bearer-token calls carry no ambient credential and need no token (as designed in security.py).
 
 Generated from the app's route table: each route is called by a user of a role it admits, with real ids
-from the workspace, so the CSRF check is the only thing that can refuse it.
+from the workspace, so the CSRF check is the only thing that can refuse it (SQLite workspace only, as the
+matrix: the check reads no data).
 """
 
 from __future__ import annotations

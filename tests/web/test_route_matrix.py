@@ -8,6 +8,8 @@ fails. Signed out, a page redirects to /login and the API answers 401; a role th
 real ids of the workspace. Unsafe requests carry the CSRF token but no body, so a route that needs input
 refuses it (422) after the role check and nothing changes; a route that would act on an empty request gets
 ids that name nothing (or, without ids, a session of its own), so the shared workspace stays as it was.
+The matrix runs on the SQLite workspace only (``SQLITE_WORKSPACE``: who may call a route is decided before the
+store is read). OPTIONS and a missing method (405) answer the methods the path has, from the same table.
 """
 
 from __future__ import annotations

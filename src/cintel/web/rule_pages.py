@@ -1,6 +1,6 @@
-"""Rules pages and API: the rulebook, the editor with live validation and the field catalogue, backtests and the
-declarations they hit, four-eyes approval with a comment, lookup lists and profiles, and the changes that wait
-for a second officer (lookup changes, retirements).
+"""Rules pages (their JSON API is web/rule_api.py, included in this router): the rulebook, the editor with live
+validation and the field catalogue, backtests and the declarations they hit, four-eyes approval with a comment,
+lookup lists and profiles, and the changes that wait for a second officer (lookup changes, retirements).
 
 Who may do what: analysts, targeting officers and supervisors read the rulebook (inspectors do not); only
 targeting officers write drafts, lookup lists and profiles and ask for lookup changes; targeting officers and
