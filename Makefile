@@ -54,9 +54,10 @@ lint: install
 
 # Bytecode is cached even where the environment sets PYTHONDONTWRITEBYTECODE (an empty value unsets it): the
 # suite starts Pythons (benchmark smoke runs, command line checks) that would otherwise compile every module
-# they import, every time.
+# they import, every time. One pytest-xdist worker per core, stealing work so no core idles at the end; the
+# session's worlds are built once for all workers (tests/conftest.py).
 test: install lint browser
-	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n auto --dist worksteal
 
 bench: install
 	$(VENV)/bin/python bench/bench_ingest.py

@@ -4,11 +4,18 @@ Stores are copied, not rebuilt: the session migrates one template store per back
 migrations (never cached across runs), and each test gets a copy of it (a SQLite file copy, or a PostgreSQL
 database created from it as template), far cheaper than running Alembic per test. A store that many tests
 need in the same loaded state is built once the same way (``store_template``) and copied per test.
+
+Under pytest-xdist the session-wide worlds (the workspace, the resolved entity world) are built once for the
+whole run, by whichever worker needs them first, and shared with the other workers through the run's common
+temporary folder; the PostgreSQL databases of the run share one prefix and the controller drops them all at
+the end.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,10 +34,13 @@ from cintel.store.engine import make_engine, upgrade
 if TYPE_CHECKING:
     from cintel.entities.service import ResolutionReport
 
-# Cheap argon2id for the whole session and the commands it starts (they inherit the environment): one pass
-# over 32 KiB, the least argon2 accepts with its 4 lanes, instead of 3 passes over 64 MiB. Nothing reads the
-# settings on import; the cache is cleared in case something did.
-TEST_SETTINGS = {"CINTEL_PASSWORD_HASH_TIME_COST": "1", "CINTEL_PASSWORD_HASH_MEMORY_KIB": "32"}
+# Cheap settings for the whole session and the commands it starts (they inherit the environment): argon2id
+# with one pass over 32 KiB, the least argon2 accepts with its 4 lanes, instead of 3 passes over 64 MiB; and
+# resolution's u probabilities from 200,000 random pairs instead of 2 million (the test worlds hold a few
+# thousand records: same F1 on the entity smoke world, a quarter of the time). Nothing reads the settings on
+# import; the cache is cleared in case something did.
+TEST_SETTINGS = {"CINTEL_PASSWORD_HASH_TIME_COST": "1", "CINTEL_PASSWORD_HASH_MEMORY_KIB": "32",
+                 "CINTEL_RESOLUTION_U_SAMPLE_PAIRS": "2e5"}
 for _name, _value in TEST_SETTINGS.items():
     os.environ.setdefault(_name, _value)
 get_settings.cache_clear()
@@ -44,8 +54,8 @@ class _Postgres:
 
     def __init__(self) -> None:
         self._admin: Engine | None = None
-        # Unique per session and per xdist worker, so concurrent runs never touch each other's databases.
-        self.prefix = f"cintel_{uuid.uuid4().hex[:8]}"
+        # Unique per run (shared by its xdist workers), so concurrent runs never touch each other's databases.
+        self.prefix = run_prefix(os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)
 
     def admin(self) -> Engine:
         if self._admin is None:
@@ -75,10 +85,39 @@ class _Postgres:
         with self.admin().connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
+    def drop_run(self, prefix: str) -> None:
+        """Drops every database of the run named by ``prefix`` (its workers' shared templates among them)."""
+        with self.admin().connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                 {"p": prefix + "\\_%"}).scalars().all()
+        for name in names:
+            self.drop(name)
+
     def close(self) -> None:
         if self._admin is not None:
             self._admin.dispose()
             self._admin = None
+
+
+def run_prefix(run_id: str) -> str:
+    return f"cintel_{run_id[:8]}"
+
+
+def _is_xdist_worker() -> bool:
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controller picks the run id its workers get, so that it knows the prefix of their databases.
+    if not _is_xdist_worker() and getattr(config.option, "numprocesses", None) and not config.option.testrunuid:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run_id = getattr(session.config.option, "testrunuid", None)
+    if not _is_xdist_worker() and run_id:
+        _POSTGRES.drop_run(run_prefix(run_id))
+        _POSTGRES.close()
 
 
 _POSTGRES = _Postgres()
@@ -131,6 +170,7 @@ class _Templates:
     """The session's template stores: the migrated one per back end, and loaded ones built from it."""
 
     folder: Path | None = None
+    shared_folder: Path | None = None  # under xdist: the run's folder, common to its workers
     migrated: dict[str, StoreTemplate] = field(default_factory=dict)
     built: list[StoreTemplate] = field(default_factory=list)
 
@@ -175,6 +215,23 @@ class _Templates:
             _seal(engine)
         return template, result
 
+    def shared(self, key: str, build: Callable[[], T]) -> T:
+        """What ``build`` returns (picklable), built once per run: under xdist the first worker to ask builds it
+        (the others wait on a lock) and leaves it for the controller to drop; otherwise built here."""
+        if self.shared_folder is None:
+            return build()
+        done = self.shared_folder / f"{key}.pickle"
+        with open(self.shared_folder / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if done.exists():
+                result: T = pickle.loads(done.read_bytes())
+                return result
+            before = len(self.built)
+            result = build()
+            del self.built[before:]  # the run's, not this worker's: the controller drops them
+            done.write_bytes(pickle.dumps(result))
+            return result
+
     def close(self) -> None:
         for template in self.built:
             if template.backend == "postgres":
@@ -191,6 +248,8 @@ TEMPLATES = _Templates()
 def _store_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Templates]:
     """Where the session's template stores live; PostgreSQL ones are dropped at the end of the session."""
     TEMPLATES.folder = tmp_path_factory.mktemp("templates")
+    if _is_xdist_worker():
+        TEMPLATES.shared_folder = tmp_path_factory.getbasetemp().parent
     yield TEMPLATES
     TEMPLATES.close()
 
@@ -229,10 +288,13 @@ def entity_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from cintel.simulate import simulate_world
 
-    out = tmp_path_factory.mktemp("entity-world")
-    simulate_world(out, declarations=3_000, seed=5, formats=("parquet",), defect_rate=0.0, end_date=date(2025, 6, 30),
-                   months=8)
-    return out
+    def build() -> Path:
+        out = tmp_path_factory.mktemp("entity-world")
+        simulate_world(out, declarations=3_000, seed=5, formats=("parquet",), defect_rate=0.0,
+                       end_date=date(2025, 6, 30), months=8)
+        return out
+
+    return TEMPLATES.shared("entity-world", build)
 
 
 def _resolve_world(engine: Engine, world: Path) -> ResolutionReport:
@@ -257,7 +319,8 @@ def loaded_store(backend: str, tmp_path_factory: pytest.TempPathFactory, load: C
 def resolved_world(request: pytest.FixtureRequest, entity_world: Path) -> tuple[StoreTemplate, ResolutionReport]:
     """The entity world ingested, resolved (all record kinds in one full run: its report) and screened, built
     once per back end."""
-    return store_template(request.param, lambda engine: _resolve_world(engine, entity_world))
+    return TEMPLATES.shared(f"resolved-{request.param}", lambda: store_template(
+        request.param, lambda engine: _resolve_world(engine, entity_world)))
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +367,12 @@ def workspace_copy(backend: str, tmp_path_factory: pytest.TempPathFactory) -> It
     """A private copy of the workspace world on ``backend``; the world itself is built once per session."""
     if backend not in _WORKSPACES:
         world = tmp_path_factory.getbasetemp() / "workspace-world"
-        _WORKSPACES[backend] = store_template(backend, lambda engine: _build_workspace(engine, world))
+
+        def build() -> tuple[StoreTemplate, Workspace]:
+            template, built = store_template(backend, lambda engine: _build_workspace(engine, world))
+            return template, replace(built, engine=None)  # type: ignore[arg-type]  # an engine is not picklable
+
+        _WORKSPACES[backend] = TEMPLATES.shared(f"workspace-{backend}", build)
     template, built = _WORKSPACES[backend]
     with template.copy(tmp_path_factory.mktemp("workspace")) as engine:
         yield replace(built, engine=engine)

@@ -111,12 +111,13 @@ def refresh_seized_traders(engine: Engine, actor: AccessContext, before: date) -
     """Adds to ``seized_traders`` every importer whose goods were seized at an inspection recorded
     before ``before``; returns how many are new on the list."""
     from cintel.domain.records import RecordKind
+    from cintel.store.case_tables import counted_inspection
     from cintel.store.tables import declarations, record_tables
 
     inspections = record_tables[RecordKind.INSPECTIONS]
     query = (select(declarations.c.importer_id).distinct()
              .join(inspections, inspections.c.declaration_id == declarations.c.declaration_id)
-             .where(inspections.c.seizure.is_(True), inspections.c.inspection_date < before,
+             .where(inspections.c.seizure.is_(True), inspections.c.inspection_date < before, counted_inspection(),
                     declarations.c.importer_id.is_not(None)))
     with engine.connect() as conn:
         seized = {row[0] for row in conn.execute(query)}

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
         65536, ge=8, description="argon2id memory per password hash, in KiB (RFC 9106 low-memory profile: 64 MiB); "
         "lower only for test suites, never in service"
     )
+    resolution_u_sample_pairs: float = Field(
+        2e6, ge=1e4, description="Random record pairs resolution trains its u probabilities on (Splink's "
+        "max_pairs); fewer is faster and coarser on rare levels: lower only for test suites and small stores"
+    )
     no_preference_codes: tuple[str, ...] = Field(
         ("100",), description="Preference codes (UCC DE 4/17 or national) that claim no tariff preference; any "
         "other code on an item is a preference claim"

@@ -86,7 +86,6 @@ def test_sizes_and_timings_are_reported(result: dict[str, Any]) -> None:
     assert 0 < sizes["train_frauds"] < sizes["train_rows"]
     assert sizes["rules"] == len(demo_rules.RULES)
     assert result["window"]["model_valid_to"] < result["window"]["test_from"]
-    assert result["seconds"]["total"] < 60
     assert all(v >= 0 for v in result["seconds"].values())
 
 

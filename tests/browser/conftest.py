@@ -35,7 +35,7 @@ from playwright.sync_api import (
 
 from cintel.settings import Settings
 from cintel.web.serve import background
-from tests.conftest import Workspace, _build_workspace, loaded_store
+from tests.conftest import Workspace, workspace_copy
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -52,9 +52,8 @@ ABORTED = "net::ERR_ABORTED"
 def browser_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """The workspace world on SQLite, the embedded default the demo serves (browser tests run on one back
     end: the pages' data code is tested on both by tests/web)."""
-    world = tmp_path_factory.getbasetemp() / "workspace-world"
-    for engine in loaded_store("sqlite", tmp_path_factory, lambda e: e):
-        yield _build_workspace(engine, world)
+    with workspace_copy("sqlite", tmp_path_factory) as copy:  # the session's workspace world, copied
+        yield copy
 
 
 @dataclass

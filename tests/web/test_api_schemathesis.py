@@ -3,9 +3,9 @@ generated from the app's OpenAPI description (valid and invalid ones), sent in p
 private copy of the workspace (what they write lands in the copy), a bounded number per operation. Every
 answer must be no server error and match the schema the description gives for its status.
 
-Each role runs the operations its role admits (the role x route matrix proves every other one answers 403,
-which is decided before any input is read). The description is read from an app built on an empty store,
-so the operations are known at collection time.
+The requests run on PostgreSQL (``api_workspace``). Each role runs the operations its role admits (the role
+x route matrix proves every other one answers 403, which is decided before any input is read). The
+description is read from an app built on an empty store, so the operations are known at collection time.
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ ACCESS = {(e.method, e.path): e.access for e in route_table()}
 
 
 @pytest.fixture(scope="module")
-def api_workspace(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """A private copy of the workspace (on the back end of ``workspace``): generated requests write freely."""
-    with workspace_copy("sqlite" if workspace.engine.dialect.name == "sqlite" else "postgres",
-                        tmp_path_factory) as copy:
+def api_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """A private copy of the workspace, where generated requests write freely. On PostgreSQL, the production
+    store, whose types are the stricter (32-bit integers, no NUL in text): what passes there passes on SQLite,
+    which the route tests cover for the rest."""
+    with workspace_copy("postgres", tmp_path_factory) as copy:
         yield copy
 
 
@@ -106,13 +107,15 @@ def test_the_description_gives_every_refusal_as_a_problem_document() -> None:
 
 # --- text that is not UTF-8, wherever it arrives -----------------------------------------------------------------
 # A JSON escape of a lone UTF-16 surrogate ("\ud800") parses, but no UTF-8 text can hold it; percent-encoded
-# bytes that are not UTF-8 would be decoded with U+FFFD in their place. Either is refused (400) before
-# anything reads it, signed in or not, on every route.
+# bytes that are not UTF-8 would be decoded with U+FFFD in their place; no text column holds a NUL. Each is
+# refused (400) before anything reads it, signed in or not, on every route.
 
 ENDPOINTS = route_table()
 NOT_UTF8_JSON = [b'{"expression": "\\ud800"}', b'{"expression": "\xed\xa0\x80"}', b'{"\\udfff": 1}',
-                 b'[["x", "a\\uDBFFb"]]', b'{"text": "\xff"}']
-UTF8_JSON = [b'{"expression": "\\ud83d\\ude00"}', b'{"expression": "\\\\ud800"}', "{\"x\": \"\u00e9\"}".encode()]
+                 b'[["x", "a\\uDBFFb"]]', b'{"text": "\xff"}', b'{"reason": "a\\u0000b"}', b'{"a\\u0000": 1}',
+                 b'{"reason": "a\x00b"}']
+UTF8_JSON = [b'{"expression": "\\ud83d\\ude00"}', b'{"expression": "\\\\ud800"}', b'{"x": "\\\\u0000"}',
+             "{\"x\": \"\u00e9\"}".encode()]
 
 
 def _url(endpoint: Endpoint) -> str:
@@ -139,7 +142,7 @@ def test_a_json_body_that_is_not_utf8_is_refused(bare_client: TestClient, endpoi
 
 @pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e.form], ids=lambda e: e.label)
 def test_a_form_that_is_not_utf8_is_refused(bare_client: TestClient, endpoint: Endpoint) -> None:
-    for body in (b"reason=%ED%A0%80", b"a=1&reason=%FF"):
+    for body in (b"reason=%ED%A0%80", b"a=1&reason=%FF", b"reason=a%00b"):
         answer = bare_client.request(endpoint.method, _url(endpoint), content=body,
                                      headers={"content-type": "application/x-www-form-urlencoded"})
         assert _refused_as_not_utf8(answer, endpoint.api), (body, answer.status_code, answer.text[:200])
@@ -147,7 +150,8 @@ def test_a_form_that_is_not_utf8_is_refused(bare_client: TestClient, endpoint: E
 
 @pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if not e.unsafe], ids=lambda e: e.label)
 def test_a_query_or_path_that_is_not_utf8_is_refused(bare_client: TestClient, endpoint: Endpoint) -> None:
-    for url in (_url(endpoint) + "?q=%ED%A0%80", _url(endpoint) + "?purpose=%C3%28&q=1"):
+    for url in (_url(endpoint) + "?q=%ED%A0%80", _url(endpoint) + "?purpose=%C3%28&q=1",
+                _url(endpoint) + "?purpose=case%00work"):
         answer = bare_client.get(url)
         assert _refused_as_not_utf8(answer, endpoint.api), (url, answer.status_code, answer.text[:200])
     if endpoint.path_params:
@@ -165,3 +169,19 @@ def test_checking_a_rule_with_a_lone_surrogate_is_a_400_not_a_500(api_app: FastA
     assert answer.status_code == 400, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert "UTF-8" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(("role", "method", "url"), [
+    (Role.ANALYST, "GET", "/api/v1/cases/8174132581"),
+    (Role.SUPERVISOR, "POST", "/api/v1/cases/8174132581/status"),
+    (Role.ANALYST, "GET", "/api/v1/queue?run=8174132581"),
+    (Role.ANALYST, "POST", "/api/v1/entities/x1/hits/8174132581/disposition"),
+])
+def test_an_id_beyond_sql_integers_is_a_422_not_a_500(api_app: FastAPI, bearer: dict[Role, dict[str, str]],
+                                                     role: Role, method: str, url: str) -> None:
+    """PostgreSQL integers are 32-bit: a larger id names nothing and is refused before the store sees it."""
+    with TestClient(api_app, raise_server_exceptions=False) as client:
+        answer = client.request(method, url, json={"status": "open", "disposition": "true_hit", "reason": "r"},
+                                headers=bearer[role])
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"

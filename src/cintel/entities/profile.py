@@ -16,6 +16,7 @@ from cintel.domain.records import FORMATS, RecordKind
 from cintel.entities.screening_service import party_hits
 from cintel.entities.service import entity_view
 from cintel.store import tables
+from cintel.store.case_tables import counted_inspection
 from cintel.store.entity_tables import entities, entity_record_sources
 
 IDENTIFIER_FIELDS = ("tax_id", "address", "phone", "email", "iban", "imo")
@@ -72,7 +73,8 @@ def timeline(engine: Engine, record_ids: list[str]) -> dict[str, Any]:
     src = entity_record_sources
     inspections = tables.record_tables[RecordKind.INSPECTIONS]
     q = (select(src.c.source_key.label("declaration_id"), src.c.role, src.c.seen_on, inspections.c.outcome)
-         .select_from(src.outerjoin(inspections, inspections.c.declaration_id == src.c.source_key))
+         .select_from(src.outerjoin(inspections, and_(inspections.c.declaration_id == src.c.source_key,
+                                                       counted_inspection())))
          .where(src.c.record_id.in_(record_ids), src.c.source_kind == RecordKind.DECLARATIONS.value))
     with engine.connect() as conn:
         rows = conn.execute(q).all()

@@ -27,6 +27,7 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
 from cintel.errors import CintelError
+from cintel.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,7 @@ def _comparisons(model: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def train_model(records: pl.DataFrame, spec: ResolutionSpec, *, seed: int = 0,
-                max_pairs: float = 2e6) -> dict[str, Any]:
+                max_pairs: float | None = None) -> dict[str, Any]:
     """Train the model on ``records``; returns the Splink settings with trained parameters (JSON-ready).
 
     Works on any store, however few identifiers it holds:
@@ -269,6 +270,8 @@ def train_model(records: pl.DataFrame, spec: ResolutionSpec, *, seed: int = 0,
     """
     if records.height < 2:
         raise ResolutionError(f"resolution needs at least 2 records to train on, got {records.height}")
+    if max_pairs is None:
+        max_pairs = get_settings().resolution_u_sample_pairs
     db = DuckDBAPI()
     table = _register(db, records, "records")
     linker = Linker(table, _settings(spec), log_level=logging.WARNING)

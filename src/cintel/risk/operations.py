@@ -20,6 +20,7 @@ from cintel.domain.codes import Channel, OutcomeType
 from cintel.domain.records import RecordKind
 from cintel.risk.reasons import why_selected
 from cintel.risk.selection import REASON_SCORE
+from cintel.store.case_tables import counted_inspection
 from cintel.store.risk_tables import risk_assessments, risk_drift, risk_models, risk_runs
 from cintel.store.stats import intake
 from cintel.store.tables import declarations, record_tables
@@ -104,7 +105,8 @@ def hits(engine: Engine, day: date) -> dict[str, Any]:
     with engine.connect() as conn:
         rows = conn.execute(select(inspections.c.inspection_date, inspections.c.outcome, inspections.c.additional_duty,
                                    inspections.c.seizure, inspections.c.selection_reason, assessed.label("assessed"))
-                            .where(inspections.c.inspection_date >= start, inspections.c.inspection_date <= day)).all()
+                            .where(inspections.c.inspection_date >= start, inspections.c.inspection_date <= day,
+                                   counted_inspection())).all()
     windows = []
     for days in HIT_WINDOWS:
         since = day - timedelta(days=days - 1)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, case, func, select
 from cintel.domain.codes import OutcomeType
 from cintel.domain.records import RecordKind
 from cintel.store import tables
+from cintel.store.case_tables import counted_inspection
 
 TREND_DAYS = 28
 
@@ -56,7 +57,7 @@ def intake(engine: Engine, day: date) -> dict[str, Any]:
         hits_per_day = {r.day: (int(r.n), int(r.hits or 0)) for r in conn.execute(
             select(inspections.c.inspection_date.label("day"), func.count().label("n"),
                    func.sum(case((inspections.c.outcome != OutcomeType.NO_FINDING.value, 1), else_=0)).label("hits"))
-            .where(inspections.c.inspection_date > start, inspections.c.inspection_date <= day)
+            .where(inspections.c.inspection_date > start, inspections.c.inspection_date <= day, counted_inspection())
             .group_by(inspections.c.inspection_date))}
     before = [start + timedelta(days=k) for k in range(TREND_DAYS)]  # the 28 days before `day`
     n, items = per_day.get(day, (0, 0))

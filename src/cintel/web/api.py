@@ -21,7 +21,6 @@ from cintel.web.accounts import AccountError, TokenRefused, create_api_token, li
 from cintel.web.pages import (
     DEFAULT_PURPOSE,
     FiltersDep,
-    PageQuery,
     PurposeQuery,
     QueueAssigner,
     QueueReader,
@@ -30,6 +29,7 @@ from cintel.web.pages import (
     SortQuery,
     resolve_me,
 )
+from cintel.web.params import MAX_RECORD_ID, PageQuery
 from cintel.web.queue import (
     DEFAULT_PAGE_SIZE,
     MAX_ASSIGN,
@@ -118,7 +118,7 @@ async def queue_runs(principal: QueueReader, engine: StoreDep) -> list[dict[str,
 
 
 class AssignRequest(BaseModel):
-    run_id: int = Field(ge=1, description="The run the declarations are queued in")
+    run_id: int = Field(ge=1, le=MAX_RECORD_ID, description="The run the declarations are queued in")
     # The count limit is checked by assign(), which answers 400 with the limit in words.
     declaration_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         description=f"Declarations of the run, at most {MAX_ASSIGN}")

@@ -139,23 +139,38 @@ _JSON = re.compile(r"application/([\w.+-]+\+)?json\b")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def _is_utf8(data: bytes, *, form: bool = False) -> bool:
-    """Whether ``data``, percent-decoded (and '+' read as a space in a form), is UTF-8."""
+_NUL_ESCAPE = re.compile(rb"\\u0000")
+
+
+def _is_text(data: bytes, *, form: bool = False) -> bool:
+    """Whether ``data``, percent-decoded (and '+' read as a space in a form), is UTF-8 without a NUL."""
     try:
-        unquote_to_bytes(data.replace(b"+", b" ") if form else data).decode("utf-8")
+        decoded = unquote_to_bytes(data.replace(b"+", b" ") if form else data).decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return True
+    return "\x00" not in decoded
 
 
-def _json_is_utf8(body: bytes) -> bool:
-    """Whether a JSON body is UTF-8 (RFC 8259) and names no lone surrogate: ``"\\ud800"`` parses, but no
-    UTF-8 text can hold what it names."""
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def _json_is_text(body: bytes) -> bool:
+    """Whether a JSON body is UTF-8 (RFC 8259) and names no lone surrogate and no NUL: ``"\\ud800"`` parses,
+    but no UTF-8 text can hold what it names, and no text column can hold a NUL."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    if not _SURROGATE_ESCAPE.search(body):
+    if b"\x00" in body:
+        return False
+    if not _SURROGATE_ESCAPE.search(body) and not _NUL_ESCAPE.search(body):
         return True
     try:
         parsed = json.loads(body)
@@ -165,20 +180,20 @@ def _json_is_utf8(body: bytes) -> bool:
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # a lone surrogate, key or value, cannot
     except UnicodeEncodeError:
         return False
-    return True
+    return not _holds_nul(parsed)
 
 
-def _not_utf8_part(scope: Scope, body: bytes | None) -> str | None:
-    """Which part of the request is not UTF-8 text (None: all is)."""
-    if not _is_utf8(scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")):
+def _not_text_part(scope: Scope, body: bytes | None) -> str | None:
+    """Which part of the request is not UTF-8 text free of NUL characters (None: all is)."""
+    if not _is_text(scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")):
         return "the path"
-    if not _is_utf8(scope.get("query_string", b""), form=True):
+    if not _is_text(scope.get("query_string", b""), form=True):
         return "the query string"
     if body is not None:
         content_type = _content_type(scope)
-        if content_type.startswith(_FORM) and not _is_utf8(body, form=True):
+        if content_type.startswith(_FORM) and not _is_text(body, form=True):
             return "the form"
-        if _JSON.match(content_type) and not _json_is_utf8(body):
+        if _JSON.match(content_type) and not _json_is_text(body):
             return "the JSON body"
     return None
 
@@ -188,10 +203,11 @@ def _content_type(scope: Scope) -> str:
 
 
 class Utf8Text:
-    """ASGI middleware refusing (400) a request whose path, query string, form or JSON body is not UTF-8 text,
-    before any route reads it: a lone surrogate would fail deep inside a handler, and bytes that are not UTF-8
-    would be read with U+FFFD in their place. A form or JSON body is read whole to be checked (the routes read
-    it whole anyway), then handed on; other bodies (uploads) pass untouched."""
+    """ASGI middleware refusing (400) a request whose path, query string, form or JSON body is not UTF-8 text
+    or holds a NUL, before any route reads it: a lone surrogate would fail deep inside a handler, bytes that
+    are not UTF-8 would be read with U+FFFD in their place, and PostgreSQL text cannot hold a NUL. A form or
+    JSON body is read whole to be checked (the routes read it whole anyway), then handed on; other bodies
+    (uploads) pass untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -204,13 +220,13 @@ class Utf8Text:
         content_type = _content_type(scope)
         if content_type.startswith(_FORM) or _JSON.match(content_type):
             body, receive = await _read_body(receive)
-        part = _not_utf8_part(scope, body)
+        part = _not_text_part(scope, body)
         if part is None:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        response = _error(request, 400, f"{part} is not valid UTF-8 text (a lone surrogate such as \\ud800, or "
-                                        "bytes that are not UTF-8)")
+        response = _error(request, 400, f"{part} is not valid UTF-8 text (a lone surrogate such as \\ud800, "
+                                        "bytes that are not UTF-8, or a NUL character)")
         await response(scope, receive, send)
 
 

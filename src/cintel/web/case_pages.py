@@ -29,6 +29,7 @@ from cintel.store.access_log import record_view
 from cintel.web.case_view import EVIDENCE_KINDS, case_view
 from cintel.web.form_state import NO_FORM, FormState
 from cintel.web.pages import PurposeQuery
+from cintel.web.params import PageQuery, RecordId
 from cintel.web.render import page
 from cintel.web.security import Forbidden, Principal, StoreDep, require_roles
 
@@ -46,7 +47,6 @@ STATUS_PATTERN = "^(" + "|".join(CaseStatus.codes()) + ")$"
 StatusQuery = Annotated[str | None, Query(pattern="^(" + "|".join(CaseStatus.codes()) + ")?$",
                                           description="Only cases in this status (empty: all)")]
 AssigneeQuery = Annotated[str | None, Query(max_length=64, description="Only cases assigned to this username")]
-PageQuery = Annotated[int, Query(alias="page", ge=1, le=1_000_000)]
 SizeQuery = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Cases per page, at most {MAX_PAGE_SIZE}")]
 
 
@@ -63,12 +63,12 @@ async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise HTTPException(409, str(exc)) from None
 
 
-async def _log(request: Request, engine: Any, ctx: AccessContext, case_id: int) -> None:
+async def _log(request: Request, engine: Any, ctx: AccessContext, case_id: RecordId) -> None:
     await run_in_threadpool(record_view, engine, ctx, object_kind="case", object_id=str(case_id),
                             route=request.url.path)
 
 
-def _see(case_id: int) -> RedirectResponse:
+def _see(case_id: RecordId) -> RedirectResponse:
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -98,7 +98,7 @@ async def _cases_list(request: Request, principal: Principal, engine: Any, *, st
                 title_max=TITLE_MAX, form=form)
 
 
-async def _case(request: Request, principal: Principal, engine: Any, case_id: int, purpose: str, *,
+async def _case(request: Request, principal: Principal, engine: Any, case_id: RecordId, purpose: str, *,
                 form: FormState = NO_FORM, status_code: int = 200) -> HTMLResponse:
     ctx = principal.context(purpose)
     view = await _call(case_view, engine, ctx, case_id)
@@ -107,7 +107,7 @@ async def _case(request: Request, principal: Principal, engine: Any, case_id: in
                 **view.context())
 
 
-async def _change(request: Request, principal: Principal, engine: Any, case_id: int, form: str,
+async def _change(request: Request, principal: Principal, engine: Any, case_id: RecordId, form: str,
                   values: dict[str, str], fn: Callable[..., Any], *args: Any) -> Response:
     """Makes a change from one of the case page's forms: back to the case when done; refused, the case page
     again (400) with what was typed and the error beside its field."""
@@ -147,7 +147,7 @@ async def open_case_form(request: Request, principal: CaseWorker, engine: StoreD
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-async def case_page(request: Request, case_id: int, principal: CaseReader, engine: StoreDep,
+async def case_page(request: Request, case_id: RecordId, principal: CaseReader, engine: StoreDep,
                     purpose: PurposeQuery = DEFAULT_PURPOSE) -> HTMLResponse:
     """One case: status, assignee, evidence, notes and history, with the forms its reader may use (none but
     a supervisor's reopening once it is closed); the view is logged with its purpose."""
@@ -155,14 +155,14 @@ async def case_page(request: Request, case_id: int, principal: CaseReader, engin
 
 
 @router.post("/cases/{case_id}/notes")
-async def note_form(request: Request, case_id: int, principal: CaseReader, engine: StoreDep,
+async def note_form(request: Request, case_id: RecordId, principal: CaseReader, engine: StoreDep,
                     text: Typed = "") -> Response:
     """Writes a note on the case (inspectors may, on the cases assigned to them)."""
     return await _change(request, principal, engine, case_id, "note", {"text": text}, service.add_note, text)
 
 
 @router.post("/cases/{case_id}/evidence")
-async def evidence_form(request: Request, case_id: int, principal: CaseWorker, engine: StoreDep,
+async def evidence_form(request: Request, case_id: RecordId, principal: CaseWorker, engine: StoreDep,
                         kind: Typed = "", ref: Typed = "", note: Typed = "") -> Response:
     """Adds a declaration, entity, ring or container to the case, with why it is evidence."""
     return await _change(request, principal, engine, case_id, "evidence", {"kind": kind, "ref": ref, "note": note},
@@ -170,7 +170,7 @@ async def evidence_form(request: Request, case_id: int, principal: CaseWorker, e
 
 
 @router.post("/cases/{case_id}/assign")
-async def assign_form(request: Request, case_id: int, principal: CaseWorker, engine: StoreDep,
+async def assign_form(request: Request, case_id: RecordId, principal: CaseWorker, engine: StoreDep,
                       username: Typed = "") -> Response:
     """Gives the case to an enabled user."""
     return await _change(request, principal, engine, case_id, "assign", {"username": username}, service.assign,
@@ -178,7 +178,7 @@ async def assign_form(request: Request, case_id: int, principal: CaseWorker, eng
 
 
 @router.post("/cases/{case_id}/status")
-async def status_form(request: Request, case_id: int, principal: CaseWorker, engine: StoreDep,
+async def status_form(request: Request, case_id: RecordId, principal: CaseWorker, engine: StoreDep,
                       status: Typed = "", outcome: Typed = "") -> Response:
     """Moves the case to another status; closing needs a supervisor, or the assignee someone else gave the
     case to, and an outcome."""
@@ -187,7 +187,7 @@ async def status_form(request: Request, case_id: int, principal: CaseWorker, eng
 
 
 @router.post("/cases/{case_id}/reopen")
-async def reopen_form(request: Request, case_id: int, principal: Supervisor, engine: StoreDep,
+async def reopen_form(request: Request, case_id: RecordId, principal: Supervisor, engine: StoreDep,
                       reason: Typed = "") -> Response:
     """Reopens a closed case (supervisors), with the reason kept in its history."""
     return await _change(request, principal, engine, case_id, "reopen", {"reason": reason}, service.reopen, reason)
@@ -199,7 +199,7 @@ def _attachment(file: ExportFile) -> Response:
 
 
 @router.get("/cases/{case_id}/export.csv")
-async def export_case_csv(request: Request, case_id: int, principal: CaseReader, engine: StoreDep,
+async def export_case_csv(request: Request, case_id: RecordId, principal: CaseReader, engine: StoreDep,
                           purpose: PurposeQuery = "case export") -> Response:
     """The case, its evidence, notes and history as one CSV file (spreadsheet formulas neutralised);
     the export is logged with its purpose."""
@@ -210,7 +210,7 @@ async def export_case_csv(request: Request, case_id: int, principal: CaseReader,
 
 
 @router.get("/cases/{case_id}/export.pdf")
-async def export_case_pdf(request: Request, case_id: int, principal: CaseReader, engine: StoreDep,
+async def export_case_pdf(request: Request, case_id: RecordId, principal: CaseReader, engine: StoreDep,
                           purpose: PurposeQuery = "case export") -> Response:
     """The case report as PDF, with the network around its entities and the map of its routes; the
     export is logged with its purpose."""
@@ -254,7 +254,7 @@ class StatusChange(BaseModel):
                                 "no_case or referred")
 
 
-async def _case_json(engine: Any, ctx: AccessContext, case_id: int) -> dict[str, Any]:
+async def _case_json(engine: Any, ctx: AccessContext, case_id: RecordId) -> dict[str, Any]:
     detail = await _call(service.get_case, engine, ctx, case_id)
     return detail.to_dict()
 
@@ -280,7 +280,7 @@ async def api_open_case(body: CaseCreate, principal: CaseWorker, engine: StoreDe
 
 
 @router.get("/api/v1/cases/{case_id}", tags=["api"])
-async def api_case(request: Request, case_id: int, principal: CaseReader, engine: StoreDep,
+async def api_case(request: Request, case_id: RecordId, principal: CaseReader, engine: StoreDep,
                    purpose: PurposeQuery = DEFAULT_PURPOSE) -> dict[str, Any]:
     """One case with its items (evidence and notes) and events; the view is logged with its purpose."""
     ctx = principal.context(purpose)
@@ -290,7 +290,7 @@ async def api_case(request: Request, case_id: int, principal: CaseReader, engine
 
 
 @router.post("/api/v1/cases/{case_id}/notes", tags=["api"], status_code=201)
-async def api_note(case_id: int, body: NoteCreate, principal: CaseReader, engine: StoreDep) -> dict[str, Any]:
+async def api_note(case_id: RecordId, body: NoteCreate, principal: CaseReader, engine: StoreDep) -> dict[str, Any]:
     """Writes a note on the case; answers the case."""
     ctx = principal.context(WORK_PURPOSE)
     await _call(service.add_note, engine, ctx, case_id, body.text)
@@ -298,7 +298,7 @@ async def api_note(case_id: int, body: NoteCreate, principal: CaseReader, engine
 
 
 @router.post("/api/v1/cases/{case_id}/evidence", tags=["api"], status_code=201)
-async def api_evidence(case_id: int, body: EvidenceCreate, principal: CaseWorker, engine: StoreDep,
+async def api_evidence(case_id: RecordId, body: EvidenceCreate, principal: CaseWorker, engine: StoreDep,
                        ) -> dict[str, Any]:
     """Adds evidence to the case; answers the case."""
     ctx = principal.context(WORK_PURPOSE)
@@ -307,7 +307,7 @@ async def api_evidence(case_id: int, body: EvidenceCreate, principal: CaseWorker
 
 
 @router.post("/api/v1/cases/{case_id}/assign", tags=["api"])
-async def api_assign(case_id: int, body: Assignment, principal: CaseWorker, engine: StoreDep) -> dict[str, Any]:
+async def api_assign(case_id: RecordId, body: Assignment, principal: CaseWorker, engine: StoreDep) -> dict[str, Any]:
     """Assigns the case to an enabled user; answers the case."""
     ctx = principal.context(WORK_PURPOSE)
     await _call(service.assign, engine, ctx, case_id, body.username)
@@ -315,7 +315,7 @@ async def api_assign(case_id: int, body: Assignment, principal: CaseWorker, engi
 
 
 @router.post("/api/v1/cases/{case_id}/status", tags=["api"])
-async def api_status(case_id: int, body: StatusChange, principal: CaseWorker, engine: StoreDep) -> dict[str, Any]:
+async def api_status(case_id: RecordId, body: StatusChange, principal: CaseWorker, engine: StoreDep) -> dict[str, Any]:
     """Moves the case to another status (closing needs an outcome); answers the case."""
     ctx = principal.context(WORK_PURPOSE)
     await _call(service.set_status, engine, ctx, case_id, body.status, body.outcome)
@@ -323,7 +323,7 @@ async def api_status(case_id: int, body: StatusChange, principal: CaseWorker, en
 
 
 @router.post("/api/v1/cases/{case_id}/reopen", tags=["api"])
-async def api_reopen(case_id: int, body: Reopening, principal: Supervisor, engine: StoreDep) -> dict[str, Any]:
+async def api_reopen(case_id: RecordId, body: Reopening, principal: Supervisor, engine: StoreDep) -> dict[str, Any]:
     """Reopens a closed case (supervisors), with the reason kept in its history; answers the case."""
     ctx = principal.context(WORK_PURPOSE)
     await _call(service.reopen, engine, ctx, case_id, body.reason)

@@ -32,6 +32,7 @@ from cintel.web.form_state import NO_FORM, FormState, LooseText
 from cintel.web.network_pages import open_case
 from cintel.web.network_pages import router as network_router
 from cintel.web.pages import PurposeQuery
+from cintel.web.params import MAX_RECORD_ID, RecordId, RecordIdField
 from cintel.web.queue import record_view
 from cintel.web.render import page
 from cintel.web.security import Principal, StoreDep, require_roles
@@ -108,11 +109,12 @@ def _dispose(engine: Engine, principal: Principal, entity_id: str, hit_ids: list
 
 
 def _hit_ids(raw: list[str]) -> list[int] | None:
-    """The hit ids a form sent, or None when one is not a number."""
+    """The hit ids a form sent, or None when one is not a record id."""
     try:
-        return [int(v) for v in raw]
+        ids = [int(v) for v in raw]
     except ValueError:
         return None
+    return ids if all(1 <= i <= MAX_RECORD_ID for i in ids) else None
 
 
 @router.post("/entities/{entity_id}/hits/disposition", response_class=HTMLResponse)
@@ -143,7 +145,7 @@ class DispositionBody(DecisionBody):
 
 
 class DispositionsBody(DispositionBody):
-    hit_ids: list[int] = Field(min_length=1, max_length=500, description="Hits of the entity (ids)")
+    hit_ids: list[RecordIdField] = Field(min_length=1, max_length=500, description="Hits of the entity (ids)")
 
 
 @router.post("/api/v1/entities/{entity_id}/hits/disposition", tags=["api"])
@@ -158,7 +160,7 @@ async def dispose_hits_api(principal: EntityEditor, engine: StoreDep, entity_id:
 
 @router.post("/api/v1/entities/{entity_id}/hits/{hit_id}/disposition", tags=["api"])
 async def dispose_api(principal: EntityEditor, engine: StoreDep, entity_id: EntityId,
-                      hit_id: Annotated[int, Path(ge=1)], body: DispositionBody) -> dict[str, Any]:
+                      hit_id: RecordId, body: DispositionBody) -> dict[str, Any]:
     """Records a hit's disposition (true_hit or false_positive) with its reason; it covers every record of
     the entity that hit the same list entry."""
     await run_in_threadpool(_dispose, engine, principal, entity_id, [hit_id], body.disposition, body.reason)

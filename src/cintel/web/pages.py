@@ -19,6 +19,7 @@ from cintel.domain.codes import Channel
 from cintel.domain.roles import QUEUE_READERS, Role
 from cintel.settings import Settings
 from cintel.web.accounts import LoginFailed, LoginThrottled, verify_login
+from cintel.web.params import MAX_PAGE, MAX_RECORD_ID
 from cintel.web.queue import (
     ASSIGNEE_PATTERN,
     CHAPTER_PATTERN,
@@ -136,8 +137,8 @@ def logout(request: Request, principal: CurrentUser, engine: StoreDep, settings:
 SizeQuery = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Rows per page, at most {MAX_PAGE_SIZE}")]
 SortQuery = Annotated[str, Query(pattern=SORT_PATTERN, description=f"One of {', '.join(SORT_COLUMNS)}; "
                                  "'-' first for descending")]
-PageQuery = Annotated[int, Query(alias="page", ge=1, le=1_000_000, description="Page number, from 1")]
-RunQuery = Annotated[int | None, Query(alias="run", ge=1, description="The run to show (default: the latest)")]
+RunQuery = Annotated[int | None, Query(alias="run", ge=1, le=MAX_RECORD_ID,
+                                       description="The run to show (default: the latest)")]
 # A form's "all" option sends an empty value: accepted here as no filter.
 CHANNEL_PATTERN = "^(" + "|".join(Channel.codes()) + ")?$"
 ChannelQuery = Annotated[str | None, Query(pattern=CHANNEL_PATTERN, description="Only this channel (empty: all)")]
@@ -178,8 +179,8 @@ class QueueForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    run: int | None = Field(None, ge=1)
-    page: int = Field(1, ge=1, le=1_000_000)
+    run: int | None = Field(None, ge=1, le=MAX_RECORD_ID)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     sort: str = Field("rank", pattern=SORT_PATTERN)
     channel: str = Field("", pattern=CHANNEL_PATTERN)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
@@ -47,6 +47,7 @@ from cintel.risk.rulebook_changes import (
 )
 from cintel.risk.rules import RuleStatus
 from cintel.web.pages import PurposeQuery
+from cintel.web.params import PageQuery, RecordId
 from cintel.web.queue import record_view
 from cintel.web.render import page
 from cintel.web.rule_view import (
@@ -88,9 +89,6 @@ RULE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 NAME_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 StatusQuery = Annotated[str | None, Query(pattern="^(draft|approved|retired)?$",
                                           description="Only rules whose latest version has this status (empty: all)")]
-PageQuery = Annotated[int, Query(alias="page", ge=1, le=1_000_000)]
-# Ids are SQL integers: a larger number names nothing, and is refused before it reaches the store.
-RecordId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Decision = Literal["confirm", "refuse", "withdraw"]
 
 

@@ -53,6 +53,7 @@ from cintel.risk.rules import RuleStatus
 from cintel.web import rule_api
 from cintel.web.form_state import NO_FORM, FormState
 from cintel.web.pages import PurposeQuery
+from cintel.web.params import PageQuery, RecordId
 from cintel.web.queue import record_view
 from cintel.web.render import page
 from cintel.web.rule_api import (
@@ -63,9 +64,7 @@ from cintel.web.rule_api import (
     Approver,
     Decision,
     Editor,
-    PageQuery,
     Reader,
-    RecordId,
     StatusQuery,
     decide,
     unknown_is_404,
