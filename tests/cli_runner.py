@@ -26,14 +26,15 @@ from typer.testing import CliRunner
 
 from cintel.settings import get_settings
 from cintel.store.engine import open_store
+from tests.conftest import TEST_SETTINGS
 
-# Settings of the test session that a command should keep: cheap password hashes (see tests/conftest.py).
-KEPT_SETTINGS = ("CINTEL_PASSWORD_HASH_TIME_COST", "CINTEL_PASSWORD_HASH_MEMORY_KIB")
+# Settings of the test session that a command should keep: cheap password hashes, a small u sample.
+KEPT_SETTINGS = tuple(TEST_SETTINGS)
 
 
 def command_env(url: str) -> dict[str, str]:
     """The environment of a command run by a script: no CINTEL_* settings but the store's URL (and the test
-    session's cheap hashing), not a terminal and no COLUMNS (what a cron job or a pipe sees)."""
+    session's cheap settings), not a terminal and no COLUMNS (what a cron job or a pipe sees)."""
     env = {k: v for k, v in os.environ.items()
            if (k in KEPT_SETTINGS or not k.startswith("CINTEL_")) and k not in ("COLUMNS", "LINES")}
     env["CINTEL_DATABASE_URL"] = url
