@@ -160,6 +160,20 @@ def test_training_reads_only_the_current_record_of_each_declaration(store: Engin
     assert (label["declaration_id"], label["is_fraud"], label["additional_duty"]) == ("DEC-0001", False, 0.0)
 
 
+def test_the_operations_figures_count_only_the_current_record(store: Engine) -> None:
+    """The hit rates and the intake chart read outcomes as training does: a corrected record drops out."""
+    from cintel.risk.operations import hits
+    from cintel.store.stats import intake
+
+    assign(store, "DEC-0001", "ivan")
+    first = inspections.record(store, IVAN, "DEC-0001", FOUND)
+    inspections.record(store, IVAN, "DEC-0001", with_(CLEAR, corrects=first.inspection_id, reason="pro forma"))
+    week = hits(store, CLEAR.inspection_date)["windows"][0]
+    assert (week["inspections"], week["hits"], week["additional_duty"]) == (1, 0, 0.0)
+    [today] = [d for d in intake(store, CLEAR.inspection_date)["series"] if d["day"] == "2025-07-01"]
+    assert (today["inspections"], today["hits"]) == (1, 0)
+
+
 def test_ingested_files_still_count_and_workspace_rows_outside_the_rules_do_not(store: Engine) -> None:
     file_row = {"inspection_id": "FILE-1", "declaration_id": "DEC-0002", "inspection_date": "2025-07-01",
                 "channel": "red", "outcome": "misclassification", "inspector_id": "i-17"}
