@@ -136,10 +136,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 _FORM = "application/x-www-form-urlencoded"
 _JSON = re.compile(r"application/([\w.+-]+\+)?json\b")
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-_NUL_ESCAPE = re.compile(rb"\\u0000")
+# A JSON escape of a surrogate or of NUL: only a body holding one needs parsing to be checked.
+_CHECKED_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 def _is_text(data: bytes, *, form: bool = False) -> bool:
@@ -170,7 +168,7 @@ def _json_is_text(body: bytes) -> bool:
         return False
     if b"\x00" in body:
         return False
-    if not _SURROGATE_ESCAPE.search(body) and not _NUL_ESCAPE.search(body):
+    if not _CHECKED_ESCAPE.search(body):
         return True
     try:
         parsed = json.loads(body)
